@@ -1,0 +1,1 @@
+"""Media plane: peer connections and forwarding. Knows nothing of sessions or roles."""

@@ -1,0 +1,254 @@
+"""One RTCPeerConnection per participant; the server always makes the offers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.sdp import candidate_from_sdp
+
+from .aiortc_hooks import send_picture_loss, take_keyframe_request, tap_encoded_frames
+from .plan import MediaListener
+from .tracks import ForwardSlot, PublishedTrack
+
+log = logging.getLogger(__name__)
+
+SOURCE_KIND = {"mic": "audio", "camera": "video", "screen": "video"}
+# An SFU that forwards encoded frames needs every publisher and subscriber to speak
+# the same codec: VP8 for video, Opus for audio (each with its RTX where offered).
+PREFERRED_MIME = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
+MAX_CANDIDATES = 64
+
+
+def _prefer_codecs(transceiver: RTCRtpTransceiver) -> None:
+    capabilities = RTCRtpSender.getCapabilities(transceiver.kind)
+    wanted = PREFERRED_MIME[transceiver.kind]
+    transceiver.setCodecPreferences([c for c in capabilities.codecs if c.mimeType in wanted])
+
+
+@dataclass
+class _ReceiveSlot:
+    transceiver: RTCRtpTransceiver
+    track: ForwardSlot
+
+
+class MediaPeer:
+    """A participant's peer connection: their published tracks and their receive slots."""
+
+    def __init__(
+        self,
+        peer_id: str,
+        publish: list[str],
+        ice_servers: list[RTCIceServer],
+        listener: MediaListener,
+    ) -> None:
+        self.id = peer_id
+        self._listener = listener
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
+        self._lock = asyncio.Lock()
+        self._revision = 0
+        self._awaiting_answer = False
+        self._dirty = False
+        self._closed = False
+        self._candidates = 0
+        self._negotiation: asyncio.Task[None] | None = None
+        self.published: dict[str, PublishedTrack] = {}
+        self._publish_slots: dict[str, RTCRtpTransceiver] = {}
+        self._receive_slots: list[_ReceiveSlot] = []
+        self._pending: dict[str, PublishedTrack] = {}
+        self._wanted: dict[str, PublishedTrack] = {}
+        for source in publish:
+            self._add_publish_slot(source)
+        self._pc.on("connectionstatechange", self._on_connection_state)
+        self._pc.on("track", self._on_track)
+
+    # -- publishing ------------------------------------------------------------
+
+    def _add_publish_slot(self, source: str) -> None:
+        kind = SOURCE_KIND[source]
+        transceiver = self._pc.addTransceiver(kind, direction="recvonly")
+        _prefer_codecs(transceiver)
+        receiver = transceiver.receiver
+        track = PublishedTrack(
+            f"t_{secrets.token_hex(6)}", kind, lambda: send_picture_loss(receiver)
+        )
+        tap_encoded_frames(receiver, track.on_frame)
+        self._publish_slots[source] = transceiver
+        self._pending[source] = track
+
+
+    def _on_track(self, track: object) -> None:
+        # aiortc creates a receiver's track when an answer says the client sends on it.
+        for source, transceiver in self._publish_slots.items():
+            if transceiver.receiver.track is track and source not in self.published:
+                published = self._pending[source]
+                self.published[source] = published
+                if not self._closed:
+                    self._listener.on_track_published(self.id, published.id, source)
+
+    # -- subscribing -------------------------------------------------------------
+
+    def subscribe(self, tracks: dict[str, PublishedTrack]) -> None:
+        """Receive exactly these tracks (by id); renegotiates as needed."""
+        if self._closed or tracks.keys() == self._wanted.keys():
+            return
+        self._wanted = dict(tracks)
+        self._dirty = True
+        self._kick()
+
+    def _reconcile_slots(self) -> bool:
+        """Point receive slots at the wanted tracks; True if transceivers changed."""
+        changed = False
+        current = {s.track.source.id: s for s in self._receive_slots if s.track.source}
+        for track_id, slot in current.items():
+            if track_id not in self._wanted:
+                slot.track.set_source(None)
+                slot.transceiver.direction = "inactive"
+                changed = True
+        for track_id, track in self._wanted.items():
+            if track_id in current:
+                continue
+            slot = next(
+                (
+                    s
+                    for s in self._receive_slots
+                    if s.track.source is None and s.track.kind == track.kind
+                ),
+                None,
+            )
+            if slot is None:
+                slot = self._new_receive_slot(track.kind)
+            slot.transceiver.direction = "sendonly"
+            slot.track.set_source(track)
+            changed = True
+        return changed
+
+    def _new_receive_slot(self, kind: str) -> _ReceiveSlot:
+        holder: list[RTCRtpTransceiver] = []
+        track = ForwardSlot(kind, lambda: bool(holder) and take_keyframe_request(holder[0].sender))
+        transceiver = self._pc.addTransceiver(track, direction="sendonly")
+        holder.append(transceiver)
+        _prefer_codecs(transceiver)
+        slot = _ReceiveSlot(transceiver, track)
+        self._receive_slots.append(slot)
+        return slot
+
+    # -- negotiation -------------------------------------------------------------
+
+    def start(self) -> None:
+        """Make the first offer."""
+        self._dirty = True
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._negotiation is None or self._negotiation.done():
+            self._negotiation = asyncio.ensure_future(self._negotiate())
+
+    async def _negotiate(self) -> None:
+        async with self._lock:
+            if self._closed or self._awaiting_answer or not self._dirty:
+                return
+            self._dirty = False
+            self._reconcile_slots()
+            offer = await self._pc.createOffer()
+            await self._pc.setLocalDescription(offer)
+            if self._closed:
+                return
+            self._revision += 1
+            self._awaiting_answer = True
+            self._listener.on_offer(self.id, self._offer_payload())
+
+    def _offer_payload(self) -> dict[str, object]:
+        return {
+            "revision": self._revision,
+            "sdp": self._pc.localDescription.sdp,
+            "publish": {src: t.mid for src, t in self._publish_slots.items()},
+            "receive": {
+                s.transceiver.mid: (s.track.source.id if s.track.source else None)
+                for s in self._receive_slots
+            },
+        }
+
+    async def accept_answer(self, revision: int, sdp: str) -> None:
+        """Apply the client's answer to offer `revision`.
+
+        Raises ValueError for a stale revision or an SDP aiortc refuses; the peer
+        then keeps its previous state and a fresh offer follows.
+        """
+        async with self._lock:
+            if not self._awaiting_answer or revision != self._revision:
+                raise LookupError(f"offer {revision} is not the current one ({self._revision})")
+            try:
+                await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            except Exception as exc:
+                # The offer stays unanswered: send a new one.
+                self._awaiting_answer = False
+                self._dirty = True
+                self._kick_after_lock()
+                raise ValueError(f"answer refused: {exc}") from exc
+            self._awaiting_answer = False
+        if self._dirty:
+            self._kick()
+
+    def _kick_after_lock(self) -> None:
+        asyncio.get_running_loop().call_soon(self._kick)
+
+    async def add_ice_candidate(self, candidate: str | None, sdp_mid: str | None, index: int | None) -> None:
+        """A trickled candidate from the client; None or "" ends the candidates."""
+        async with self._lock:
+            if not candidate:
+                return
+            self._candidates += 1
+            if self._candidates > MAX_CANDIDATES:
+                raise OverflowError(f"more than {MAX_CANDIDATES} ICE candidates")
+            parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
+            parsed.sdpMid = sdp_mid
+            parsed.sdpMLineIndex = index
+            await self._pc.addIceCandidate(parsed)
+
+    # -- state -----------------------------------------------------------------
+
+    @property
+    def connection_state(self) -> str:
+        """aiortc's connection state of this peer."""
+        return str(self._pc.connectionState)
+
+    async def _on_connection_state(self) -> None:
+        state = self._pc.connectionState
+        log.info("peer %s: connection %s", self.id, state)
+        if state == "failed" and not self._closed:
+            self._listener.on_peer_failed(self.id)
+
+    def stats(self) -> dict[str, int]:
+        """Frames in, out and dropped, over this peer's slots."""
+        return {
+            "frames_in": sum(t.frames_in for t in self.published.values()),
+            "frames_out": sum(s.track.frames_out for s in self._receive_slots),
+            "frames_dropped": sum(s.track.frames_dropped for s in self._receive_slots),
+            "receive_slots": len(self._receive_slots),
+        }
+
+    async def close(self) -> None:
+        """Tear the connection down; its published tracks end."""
+        if self._closed:
+            return
+        self._closed = True
+        for slot in self._receive_slots:
+            slot.track.stop()
+        for source, track in list(self.published.items()):
+            track.close()
+            del self.published[source]
+            self._listener.on_track_ended(self.id, track.id)
+        if self._negotiation is not None:
+            self._negotiation.cancel()
+        await self._pc.close()

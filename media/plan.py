@@ -1,0 +1,34 @@
+"""The narrow interface between sessions and media: who receives which track."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SubscriptionPlan:
+    """For each peer id, the ids of the published tracks it should receive."""
+
+    receivers: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def tracks_for(self, peer_id: str) -> frozenset[str]:
+        """What `peer_id` should receive (nothing if it is not in the plan)."""
+        return self.receivers.get(peer_id, frozenset())
+
+
+class MediaListener(Protocol):
+    """What the media plane tells its owner. Called on the event loop, never awaited."""
+
+    def on_offer(self, peer_id: str, offer: dict[str, object]) -> None:
+        """Send this offer to the peer's client."""
+
+    def on_track_published(self, peer_id: str, track_id: str, source: str) -> None:
+        """The peer started sending a track (`source`: mic, camera or screen)."""
+
+    def on_track_ended(self, peer_id: str, track_id: str) -> None:
+        """A track of the peer is gone."""
+
+    def on_peer_failed(self, peer_id: str) -> None:
+        """The peer connection failed; the client should restart media."""

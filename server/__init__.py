@@ -1,0 +1,1 @@
+"""PeerCircle control plane: HTTP and socket.io, sessions, roles, rooms."""

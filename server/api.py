@@ -1,0 +1,265 @@
+"""REST admin API: sessions, join links, session state, metrics; OpenAPI at /api/openapi.json."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from .config import Settings
+from .domain.errors import NotFound
+from .domain.model import MAIN_ROOM
+from .domain.roles import Role
+from .domain.session import Session
+from .host import SessionRegistry
+from .tokens import JoinGrant, TokenSigner, clean_display_name, new_participant_id
+
+MAX_BODY_BYTES = 16 * 1024
+MAX_TITLE_LENGTH = 120
+MAX_LINK_TTL_S = 7 * 24 * 3600
+
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY_BYTES, actual_size=request.content_length)
+    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise ValueError("body too large")
+    if not raw.strip():
+        return {}
+    body = json.loads(raw)
+    if not isinstance(body, dict):
+        raise ValueError("body must be a JSON object")
+    return body
+
+
+def session_state(session: Session) -> dict[str, Any]:
+    """A session as the admin API shows it."""
+    participants = [p.to_wire() | {"room": p.room} for p in session.participants()]
+    return {
+        "id": session.id,
+        "title": session.title,
+        "created_at": session.created_at,
+        "ended": session.ended,
+        "participants": participants,
+        "rooms": [
+            {"id": MAIN_ROOM, "participants": [p["id"] for p in participants if p["room"] == MAIN_ROOM]}
+        ],
+        "tracks": [t.to_wire() for t in session.tracks()],
+    }
+
+
+class AdminApi:
+    """Handlers of /api/*, each behind the admin key."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: SessionRegistry,
+        signer: TokenSigner,
+        metrics: Callable[[], dict[str, Any]],
+    ) -> None:
+        self._settings = settings
+        self._registry = registry
+        self._signer = signer
+        self._metrics = metrics
+
+    def routes(self) -> list[web.RouteDef]:
+        """The API's routes."""
+        guard = self._guarded
+        return [
+            web.get("/api/openapi.json", self.openapi),
+            web.post("/api/sessions", guard(self.create_session)),
+            web.get("/api/sessions", guard(self.list_sessions)),
+            web.get("/api/sessions/{session_id}", guard(self.get_session)),
+            web.post("/api/sessions/{session_id}/links", guard(self.create_link)),
+            web.post("/api/sessions/{session_id}/end", guard(self.end_session)),
+            web.get("/api/metrics", guard(self.metrics)),
+        ]
+
+    def _guarded(self, route: Route) -> Route:
+        async def run(request: web.Request) -> web.StreamResponse:
+            key = self._settings.admin_key
+            given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            if not key:
+                return _error(403, "api_disabled", "set PEERCIRCLE_ADMIN_KEY to use the admin API")
+            if not hmac.compare_digest(given.encode(), key.encode()):
+                return _error(401, "unauthorized", "a valid admin key is required")
+            try:
+                return await route(request)
+            except NotFound as exc:
+                return _error(404, "not_found", exc.message)
+            except (ValueError, KeyError, TypeError) as exc:
+                return _error(400, "invalid_payload", str(exc)[:200])
+
+        return run
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        """The OpenAPI document."""
+        return web.json_response(OPENAPI)
+
+    async def create_session(self, request: web.Request) -> web.Response:
+        """POST /api/sessions {title?}"""
+        body = await _body(request)
+        title = body.get("title", "Group session")
+        if not isinstance(title, str) or not 1 <= len(title.strip()) <= MAX_TITLE_LENGTH:
+            raise ValueError(f"title: must be 1-{MAX_TITLE_LENGTH} characters")
+        host = await self._registry.create(title.strip())
+        return web.json_response(session_state(host.session), status=201)
+
+    async def list_sessions(self, request: web.Request) -> web.Response:
+        """GET /api/sessions"""
+        return web.json_response({"sessions": await self._registry.session_ids()})
+
+    async def get_session(self, request: web.Request) -> web.Response:
+        """GET /api/sessions/{id}"""
+        host = await self._registry.get(request.match_info["session_id"])
+        return web.json_response(session_state(host.session))
+
+    async def create_link(self, request: web.Request) -> web.Response:
+        """POST /api/sessions/{id}/links {name, role, ttl_s?}"""
+        host = await self._registry.get(request.match_info["session_id"])
+        if host.session.ended:
+            return _error(409, "session_ended", "the session has ended")
+        body = await _body(request)
+        link = mint_link(self._settings, self._signer, host.session.id, body)
+        return web.json_response(link, status=201)
+
+    async def end_session(self, request: web.Request) -> web.Response:
+        """POST /api/sessions/{id}/end"""
+        host = await self._registry.get(request.match_info["session_id"])
+        await host.run(lambda s, now: s.end())
+        return web.json_response(session_state(host.session))
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """GET /api/metrics: media counters (video encodes and decodes stay at zero)."""
+        return web.json_response(self._metrics())
+
+
+def mint_link(settings: Settings, signer: TokenSigner, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A join link for one person: token, URL, participant id, expiry."""
+    name = clean_display_name(body.get("name"))
+    role = Role(body.get("role", "patient"))
+    ttl = body.get("ttl_s", settings.token_ttl_s)
+    if not isinstance(ttl, int) or not 60 <= ttl <= MAX_LINK_TTL_S:
+        raise ValueError(f"ttl_s: must be an integer from 60 to {MAX_LINK_TTL_S}")
+    grant = JoinGrant(session_id, new_participant_id(), name, role, time.time() + ttl)
+    token = signer.mint(grant)
+    return {
+        "participant_id": grant.participant_id,
+        "role": role.value,
+        "name": name,
+        "token": token,
+        # The token rides in the fragment, which browsers never send to a server.
+        "url": f"{settings.base_url}/join#t={token}",
+        "expires_at": int(grant.expires_at),
+    }
+
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_SESSION = {"$ref": "#/components/schemas/Session"}
+
+
+def _op(summary: str, ok: int, schema: dict[str, Any], body: dict[str, Any] | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "security": [{"adminKey": []}],
+        "responses": {
+            str(ok): {"description": "ok", "content": {"application/json": {"schema": schema}}},
+            "400": {"description": "invalid input", "content": {"application/json": {"schema": _ERROR}}},
+            "401": {"description": "missing or wrong admin key", "content": {"application/json": {"schema": _ERROR}}},
+            "404": {"description": "unknown session", "content": {"application/json": {"schema": _ERROR}}},
+        },
+    }
+    if body is not None:
+        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+_SESSION_ID = [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "PeerCircle admin API", "version": "1"},
+    "components": {
+        "securitySchemes": {"adminKey": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
+            },
+            "Session": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "created_at": {"type": "number"},
+                    "ended": {"type": "boolean"},
+                    "participants": {"type": "array", "items": {"type": "object"}},
+                    "rooms": {"type": "array", "items": {"type": "object"}},
+                    "tracks": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "Link": {
+                "type": "object",
+                "properties": {
+                    "participant_id": {"type": "string"},
+                    "role": {"type": "string"},
+                    "name": {"type": "string"},
+                    "token": {"type": "string"},
+                    "url": {"type": "string"},
+                    "expires_at": {"type": "integer"},
+                },
+            },
+        },
+    },
+    "paths": {
+        "/api/sessions": {
+            "post": _op(
+                "Create a session",
+                201,
+                _SESSION,
+                {"type": "object", "properties": {"title": {"type": "string", "maxLength": MAX_TITLE_LENGTH}}},
+            ),
+            "get": _op("List session ids", 200, {"type": "object", "properties": {"sessions": {"type": "array", "items": {"type": "string"}}}}),
+        },
+        "/api/sessions/{session_id}": {
+            "parameters": _SESSION_ID,
+            "get": _op("Read a session's state: participants, rooms, tracks", 200, _SESSION),
+        },
+        "/api/sessions/{session_id}/links": {
+            "parameters": _SESSION_ID,
+            "post": _op(
+                "Mint a join link for one person",
+                201,
+                {"$ref": "#/components/schemas/Link"},
+                {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 64},
+                        "role": {"type": "string", "enum": [r.value for r in Role]},
+                        "ttl_s": {"type": "integer", "minimum": 60, "maximum": MAX_LINK_TTL_S},
+                    },
+                },
+            ),
+        },
+        "/api/sessions/{session_id}/end": {
+            "parameters": _SESSION_ID,
+            "post": _op("End the session for everyone", 200, _SESSION),
+        },
+        "/api/metrics": {
+            "get": _op("Media counters of this process", 200, {"type": "object"}),
+        },
+    },
+}

@@ -1,0 +1,131 @@
+"""Builds the aiohttp application: static client, admin API, socket.io, media."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+
+from media.server import MediaServer
+
+from .api import AdminApi
+from .bridge import MediaBridge
+from .config import Settings
+from .host import EventListener, SessionRegistry
+from .signaling import Signaling
+from .store import SessionStore
+from .store.memory import MemoryStore
+from .tokens import TokenSigner
+from .wire import MAX_MESSAGE_BYTES
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT_DIR = ROOT / "client"
+SOCKETIO_CLIENT = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+
+SETTINGS = web.AppKey("settings", Settings)
+REGISTRY = web.AppKey("registry", SessionRegistry)
+MEDIA = web.AppKey("media", MediaServer)
+SIGNALING = web.AppKey("signaling", Signaling)
+SIGNER = web.AppKey("signer", TokenSigner)
+STORE = web.AppKey("store", SessionStore)  # type: ignore[type-abstract]
+
+# Pages may load only what this server serves: no third-party hosts.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def make_store(settings: Settings) -> SessionStore:
+    """The configured store: in memory by default, Redis when PEERCIRCLE_STORE=redis."""
+    if settings.store == "redis":
+        from .store.redis_store import RedisStore
+
+        return RedisStore(settings.redis_url)
+    return MemoryStore()
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    """No third-party content, no framing, no referrer leaking join links."""
+    response = await handler(request)
+    if not request.path.startswith("/socket.io"):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+def build_app(settings: Settings, store: SessionStore | None = None) -> web.Application:
+    """The whole PeerCircle process as one aiohttp application."""
+    store = store or make_store(settings)
+    listeners: list[EventListener] = []
+    registry = SessionRegistry(store, listeners)
+    bridge = MediaBridge(registry)
+    media = MediaServer(bridge, settings.ice_servers, settings.offer_loopback_candidates)
+    signer = TokenSigner(settings.token_secret)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        max_http_buffer_size=MAX_MESSAGE_BYTES,
+        # Same origin only: the page is served by this server.
+        cors_allowed_origins=[],
+        logger=False,
+        engineio_logger=False,
+    )
+    signaling = Signaling(sio, registry, bridge, signer, settings)
+    bridge.attach(media, signaling.send_offer, signaling.restart_media)
+    # Present first, so clients hear of a change before media follows it.
+    listeners += [signaling.present, bridge.on_events]
+
+    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    app[SETTINGS] = settings
+    app[REGISTRY] = registry
+    app[MEDIA] = media
+    app[SIGNALING] = signaling
+    app[SIGNER] = signer
+    app[STORE] = store
+    sio.attach(app)
+
+    def metrics() -> dict[str, object]:
+        return media.stats() | {"connections": signaling.connection_count()}
+
+    api = AdminApi(settings, registry, signer, metrics)
+    app.add_routes(api.routes())
+    app.add_routes(
+        [
+            web.get("/", _page("index.html")),
+            web.get("/join", _page("call.html")),
+            web.get("/healthz", _healthz),
+            web.get("/vendor/socket.io.min.js", _socketio_client),
+            web.static("/client", CLIENT_DIR, append_version=False),
+        ]
+    )
+
+    async def shutdown(app: web.Application) -> None:
+        registry.close()
+        await media.close()
+        await store.close()
+
+    app.on_shutdown.append(shutdown)
+    return app
+
+
+def _page(name: str) -> web.RequestHandler:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(CLIENT_DIR / name, headers={"Cache-Control": "no-store"})
+
+    return serve
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _socketio_client(request: web.Request) -> web.StreamResponse:
+    if not SOCKETIO_CLIENT.exists():
+        return web.Response(status=500, text="socket.io client missing: run scripts/setup.sh")
+    return web.FileResponse(SOCKETIO_CLIENT)

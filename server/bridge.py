@@ -1,0 +1,108 @@
+"""The one place sessions meet media: domain events become subscription plans, and
+media callbacks become session commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from media.plan import SubscriptionPlan
+from media.server import MediaServer
+
+from .domain.events import Event, ParticipantLeft, SessionEnded
+from .domain.model import Source
+from .domain.session import Session
+from .host import SessionRegistry
+
+log = logging.getLogger(__name__)
+
+OfferSink = Callable[[str, dict[str, object]], None]
+
+
+class MediaBridge:
+    """Implements the media plane's listener and listens to every session host.
+
+    Peer ids are participant ids; the bridge remembers which session each peer is in.
+    """
+
+    def __init__(self, registry: SessionRegistry) -> None:
+        self._registry = registry
+        self.media: MediaServer | None = None
+        self.send_offer: OfferSink = lambda peer_id, offer: None
+        self.restart_media: Callable[[str], None] = lambda peer_id: None
+        self._peer_session: dict[str, str] = {}
+        self._tasks: set[asyncio.Future[object]] = set()
+
+    def attach(self, media: MediaServer, send_offer: OfferSink, restart: Callable[[str], None]) -> None:
+        """Wire the bridge to the media server and the signaling layer."""
+        self.media = media
+        self.send_offer = send_offer
+        self.restart_media = restart
+
+    async def open_peer(self, session_id: str, participant_id: str, publish: list[str]) -> None:
+        """Start media for a participant who joined."""
+        assert self.media is not None
+        self._peer_session[participant_id] = session_id
+        await self.media.open_peer(participant_id, publish)
+        host = await self._registry.get(session_id)
+        self.media.apply_plan(SubscriptionPlan(host.session.subscriptions()))
+
+    async def close_peer(self, participant_id: str) -> None:
+        """Stop a participant's media."""
+        assert self.media is not None
+        await self.media.close_peer(participant_id)
+        self._peer_session.pop(participant_id, None)
+
+    # -- session events -> media ------------------------------------------------
+
+    async def on_events(self, session: Session, events: list[Event]) -> None:
+        """Host listener: keep forwarding in line with the session."""
+        if self.media is None:
+            return
+        for event in events:
+            if isinstance(event, ParticipantLeft):
+                await self.close_peer(event.participant_id)
+            elif isinstance(event, SessionEnded):
+                for peer_id, sid in list(self._peer_session.items()):
+                    if sid == session.id:
+                        await self.close_peer(peer_id)
+        self.media.apply_plan(SubscriptionPlan(session.subscriptions()))
+
+    # -- media -> session (MediaListener) ---------------------------------------
+
+    def on_offer(self, peer_id: str, offer: dict[str, object]) -> None:
+        """Pass the offer to the peer's connection."""
+        self.send_offer(peer_id, offer)
+
+    def on_track_published(self, peer_id: str, track_id: str, source: str) -> None:
+        """Record the new track in its session."""
+        self._submit(
+            peer_id, lambda s, now: s.publish(peer_id, track_id, Source(source))
+        )
+
+    def on_track_ended(self, peer_id: str, track_id: str) -> None:
+        """Remove the track from its session."""
+        self._submit(peer_id, lambda s, now: s.unpublish(track_id))
+
+    def on_peer_failed(self, peer_id: str) -> None:
+        """Tell the client to restart its media."""
+        self.restart_media(peer_id)
+
+    def _submit(self, peer_id: str, command: Callable[[Session, float], list[Event]]) -> None:
+        session_id = self._peer_session.get(peer_id)
+        if session_id is None:
+            return
+
+        async def run() -> None:
+            host = await self._registry.get(session_id)
+            await host.run(command)
+
+        task = asyncio.ensure_future(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future[object]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("media callback failed: %r", task.exception())

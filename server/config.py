@@ -1,0 +1,107 @@
+"""One frozen settings object: defaults in code, overrides from PEERCIRCLE_* variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from media.server import IceServer
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one PeerCircle process."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Where browsers reach this node; join links are built on it.
+    public_url: str = ""
+    admin_key: str = ""
+    token_secret: str = ""
+    token_ttl_s: int = 12 * 3600
+    store: str = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    ice_servers: tuple[IceServer, ...] = ()
+    offer_loopback_candidates: bool = True
+    reconnect_grace_s: float = 30.0
+    max_participants: int = 30
+    demo: bool = False
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        """The URL browsers open, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _ice_servers(value: str) -> tuple[IceServer, ...]:
+    """PEERCIRCLE_ICE_SERVERS: a JSON list like RTCConfiguration.iceServers."""
+    if not value.strip():
+        return ()
+    servers = []
+    for entry in json.loads(value):
+        urls = entry["urls"]
+        servers.append(
+            IceServer(
+                urls=tuple([urls] if isinstance(urls, str) else urls),
+                username=entry.get("username"),
+                credential=entry.get("credential"),
+            )
+        )
+    return tuple(servers)
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from defaults, then the environment, then explicit overrides."""
+    env = os.environ if env is None else env
+
+    def get(name: str) -> str | None:
+        return env.get(f"PEERCIRCLE_{name}")
+
+    values: dict[str, object] = {}
+    for name, cast in (
+        ("HOST", str),
+        ("PUBLIC_URL", str),
+        ("ADMIN_KEY", str),
+        ("TOKEN_SECRET", str),
+        ("STORE", str),
+        ("REDIS_URL", str),
+        ("LOG_LEVEL", str),
+        ("PORT", int),
+        ("TOKEN_TTL_S", int),
+        ("MAX_PARTICIPANTS", int),
+        ("RECONNECT_GRACE_S", float),
+    ):
+        raw = get(name)
+        if raw is not None and raw != "":
+            values[name.lower()] = cast(raw)
+    for name, attr in (("ICE_LOOPBACK", "offer_loopback_candidates"), ("DEMO", "demo")):
+        raw = get(name)
+        if raw is not None and raw != "":
+            values[attr] = _bool(raw)
+    raw_ice = get("ICE_SERVERS")
+    if raw_ice:
+        values["ice_servers"] = _ice_servers(raw_ice)
+    values.update(overrides)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.store not in {"memory", "redis"}:
+        raise ValueError("PEERCIRCLE_STORE must be 'memory' or 'redis'")
+    if not settings.token_secret:
+        # A process-local secret: links die with the process, which is what a
+        # one-process demo wants. Multi-node deployments must set one.
+        settings = _with(settings, token_secret=secrets.token_urlsafe(32))
+    return settings
+
+
+def _with(settings: Settings, **changes: object) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)  # type: ignore[arg-type]

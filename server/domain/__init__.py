@@ -1,0 +1,1 @@
+"""Pure, synchronous session logic: no I/O, no asyncio; time is passed in."""

@@ -1,0 +1,120 @@
+"""One owner per live session: commands in, events out, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from .domain.errors import NotFound
+from .domain.events import Event
+from .domain.session import Session
+from .store import SessionStore
+
+log = logging.getLogger(__name__)
+
+Command = Callable[[Session, float], list[Event]]
+EventListener = Callable[[Session, list[Event]], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+class SessionHost:
+    """The only code that mutates its session. Commands run one at a time, in order;
+    after each, the session is stored and the listeners see its events in order."""
+
+    def __init__(
+        self,
+        session: Session,
+        store: SessionStore,
+        listeners: list[EventListener],
+        clock: Clock = time.time,
+    ) -> None:
+        self.session = session
+        self._store = store
+        self._listeners = listeners
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    async def run(self, command: Command) -> list[Event]:
+        """Apply `command` to the session; store it and tell the listeners."""
+        async with self._lock:
+            events = command(self.session, self._clock())
+            if events:
+                await self._store.save_session(self.session.to_record())
+                for listener in self._listeners:
+                    await listener(self.session, events)
+            return events
+
+    def run_later(self, delay_s: float, command: Command) -> None:
+        """Run `command` after `delay_s` seconds (e.g. a reconnect grace period)."""
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            task = asyncio.ensure_future(self.run(command))
+            task.add_done_callback(_log_failure)
+
+        handle = loop.call_later(delay_s, fire)
+        self._timers.add(handle)
+
+    def close(self) -> None:
+        """Cancel pending timers."""
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
+
+
+def _log_failure(task: asyncio.Future[list[Event]]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("scheduled command failed: %r", task.exception())
+
+
+class SessionRegistry:
+    """The hosts of this process, by session id, loaded from the store on first use."""
+
+    def __init__(
+        self, store: SessionStore, listeners: list[EventListener], clock: Clock = time.time
+    ) -> None:
+        self._store = store
+        self._listeners = listeners
+        self._clock = clock
+        self._hosts: dict[str, SessionHost] = {}
+        self._loading = asyncio.Lock()
+
+    async def create(self, title: str) -> SessionHost:
+        """Create a new session with an opaque id."""
+        session = Session(id="s_" + secrets.token_hex(8), title=title, created_at=self._clock())
+        await self._store.save_session(session.to_record())
+        host = SessionHost(session, self._store, self._listeners, self._clock)
+        self._hosts[session.id] = host
+        return host
+
+    async def get(self, session_id: str) -> SessionHost:
+        """The host of a session; NotFound if the session does not exist."""
+        host = self._hosts.get(session_id)
+        if host is not None:
+            return host
+        async with self._loading:
+            host = self._hosts.get(session_id)
+            if host is not None:
+                return host
+            record = await self._store.load_session(session_id)
+            if record is None:
+                raise NotFound(f"no session {session_id}")
+            host = SessionHost(
+                Session.from_record(record), self._store, self._listeners, self._clock
+            )
+            self._hosts[session_id] = host
+            return host
+
+    async def session_ids(self) -> list[str]:
+        """Every stored session."""
+        return await self._store.list_session_ids()
+
+    def close(self) -> None:
+        """Cancel every host's timers."""
+        for host in self._hosts.values():
+            host.close()

@@ -1,0 +1,50 @@
+"""The shared store for several nodes: session records as JSON in Redis keys."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from redis.asyncio import Redis
+
+from . import SessionRecord
+
+PREFIX = "peercircle:"
+
+
+class RedisStore:
+    """Session records in `peercircle:session:<id>`, ids in a sorted set by creation."""
+
+    def __init__(self, url: str) -> None:
+        self._redis: Redis = Redis.from_url(url, decode_responses=True)
+
+    async def save_session(self, record: SessionRecord) -> None:
+        """Create or replace a session's record."""
+        session_id = record["id"]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(f"{PREFIX}session:{session_id}", json.dumps(record))
+            pipe.zadd(f"{PREFIX}sessions", {session_id: time.time()}, nx=True)
+            await pipe.execute()
+
+    async def load_session(self, session_id: str) -> SessionRecord | None:
+        """A session's record, or None if there is none."""
+        raw = await self._redis.get(f"{PREFIX}session:{session_id}")
+        if raw is None:
+            return None
+        record: SessionRecord = json.loads(raw)
+        return record
+
+    async def list_session_ids(self) -> list[str]:
+        """Ids of every stored session, oldest first."""
+        return list(await self._redis.zrange(f"{PREFIX}sessions", 0, -1))
+
+    async def delete_session(self, session_id: str) -> None:
+        """Forget a session (no error if unknown)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(f"{PREFIX}session:{session_id}")
+            pipe.zrem(f"{PREFIX}sessions", session_id)
+            await pipe.execute()
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._redis.aclose()

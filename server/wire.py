@@ -1,0 +1,118 @@
+"""Parsing of client messages: every payload is checked here before anything acts on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .domain.errors import ProtocolError
+
+PROTOCOL_VERSION = 1
+MAX_MESSAGE_BYTES = 256 * 1024
+MAX_SDP_LENGTH = 65536
+MAX_CANDIDATE_LENGTH = 1024
+MAX_MID_LENGTH = 32
+MEDIA_STATES = ("live", "off")
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    """`join`: which sources the client wants to publish."""
+
+    mic: bool
+    camera: bool
+
+
+@dataclass(frozen=True)
+class Answer:
+    """`answer`: the client's SDP answer to offer `revision`."""
+
+    revision: int
+    sdp: str
+
+
+@dataclass(frozen=True)
+class IceCandidate:
+    """`ice-candidate`: one trickled candidate, or the end of them (candidate None)."""
+
+    candidate: str | None
+    sdp_mid: str | None
+    sdp_mline_index: int | None
+
+
+@dataclass(frozen=True)
+class MediaState:
+    """`media-state`: mic and camera as the participant set them."""
+
+    mic: str | None
+    camera: str | None
+
+
+def _object(payload: Any, allowed: set[str]) -> dict[str, Any]:
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise ProtocolError("payload: must be an object")
+    unknown = set(payload) - allowed
+    if unknown:
+        raise ProtocolError(f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
+    return payload
+
+
+def parse_join(payload: Any) -> JoinRequest:
+    """Parse `join`."""
+    body = _object(payload, {"publish"})
+    publish = body.get("publish", {"mic": True, "camera": True})
+    publish = _object(publish, {"mic", "camera"})
+    for key in ("mic", "camera"):
+        if not isinstance(publish.get(key, False), bool):
+            raise ProtocolError(f"publish.{key}: must be true or false")
+    return JoinRequest(mic=publish.get("mic", False), camera=publish.get("camera", False))
+
+
+def parse_answer(payload: Any) -> Answer:
+    """Parse `answer`."""
+    body = _object(payload, {"revision", "sdp"})
+    revision = body.get("revision")
+    if not isinstance(revision, int) or isinstance(revision, bool) or revision < 1:
+        raise ProtocolError("revision: must be a positive integer")
+    sdp = body.get("sdp")
+    if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP_LENGTH:
+        raise ProtocolError(f"sdp: must be an SDP of at most {MAX_SDP_LENGTH} characters")
+    return Answer(revision, sdp)
+
+
+def parse_ice_candidate(payload: Any) -> IceCandidate:
+    """Parse `ice-candidate`."""
+    body = _object(payload, {"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"})
+    candidate = body.get("candidate")
+    if candidate is not None and (
+        not isinstance(candidate, str) or len(candidate) > MAX_CANDIDATE_LENGTH
+    ):
+        raise ProtocolError(f"candidate: must be a string of at most {MAX_CANDIDATE_LENGTH}")
+    if candidate and not candidate.startswith("candidate:"):
+        raise ProtocolError("candidate: must start with 'candidate:'")
+    mid = body.get("sdpMid")
+    if mid is not None and (not isinstance(mid, str) or len(mid) > MAX_MID_LENGTH):
+        raise ProtocolError("sdpMid: must be a short string")
+    index = body.get("sdpMLineIndex")
+    if index is not None and (not isinstance(index, int) or not 0 <= index < 1024):
+        raise ProtocolError("sdpMLineIndex: must be an integer 0-1023")
+    if candidate and mid is None and index is None:
+        raise ProtocolError("sdpMid or sdpMLineIndex is required")
+    return IceCandidate(candidate or None, mid, index)
+
+
+def parse_media_state(payload: Any) -> MediaState:
+    """Parse `media-state`."""
+    body = _object(payload, {"mic", "camera"})
+    for key in ("mic", "camera"):
+        value = body.get(key)
+        if value is not None and value not in MEDIA_STATES:
+            raise ProtocolError(f"{key}: must be 'live' or 'off'")
+    return MediaState(body.get("mic"), body.get("camera"))
+
+
+def parse_empty(payload: Any) -> None:
+    """Parse an event that carries nothing (`leave`)."""
+    _object(payload, set())

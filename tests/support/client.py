@@ -1,0 +1,199 @@
+"""A PeerCircle client in Python (socket.io + aiortc) that mirrors docs/PROTOCOL.md.
+
+Used by the media and integration tests and by the load generator in bench/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+
+PROTOCOL_VERSION = 1
+
+
+@dataclass
+class Received:
+    """What a client has received of one remote track."""
+
+    track_id: str | None
+    kind: str
+    frames: int = 0
+
+
+@dataclass
+class Client:
+    """One participant: a socket.io connection and one peer connection."""
+
+    base_url: str
+    token: str
+    publish: dict[str, MediaStreamTrack | None] = field(default_factory=dict)
+    consume: bool = True
+
+    def __post_init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.pc: RTCPeerConnection | None = None
+        self.welcome: dict[str, Any] | None = None
+        self.participants: dict[str, dict[str, Any]] = {}
+        self.tracks: dict[str, dict[str, Any]] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.events: list[tuple[str, Any]] = []
+        self.received: dict[str, Received] = {}  # by mid
+        self._mid_track: dict[str, str | None] = {}
+        self._changed = asyncio.Condition()
+        self._consumers: list[asyncio.Task[None]] = []
+        self.offers = 0
+        for name in (
+            "welcome",
+            "offer",
+            "participant-joined",
+            "participant-updated",
+            "participant-left",
+            "track-published",
+            "track-unpublished",
+            "session-left",
+            "session-ended",
+            "error",
+        ):
+            self.sio.on(name, self._recorder(name))
+
+    # -- protocol --------------------------------------------------------------
+
+    async def connect(self, join: bool = True) -> None:
+        """Connect (token in auth) and, by default, join."""
+        await self.sio.connect(
+            self.base_url,
+            auth={"token": self.token, "protocol": PROTOCOL_VERSION},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        if join:
+            await self.join()
+
+    async def join(self) -> None:
+        """Send `join`, asking to publish the sources we have tracks for."""
+        await self.emit("join", {"publish": {src: True for src in self.publish}})
+
+    async def emit(self, event: str, data: Any = None) -> None:
+        """Send any event (tests use this for malformed input too)."""
+        await self.sio.emit(event, data)
+
+    def _recorder(self, name: str) -> Callable[[Any], Any]:
+        async def record(data: Any = None) -> None:
+            self.events.append((name, data))
+            handler = getattr(self, "_on_" + name.replace("-", "_"), None)
+            if handler is not None:
+                await handler(data)
+            async with self._changed:
+                self._changed.notify_all()
+
+        return record
+
+    async def _on_welcome(self, data: dict[str, Any]) -> None:
+        self.welcome = data
+        self.participants = {p["id"]: p for p in data["participants"]}
+        self.tracks = {t["id"]: t for t in data["tracks"]}
+
+    async def _on_participant_joined(self, data: dict[str, Any]) -> None:
+        self.participants[data["id"]] = data
+
+    async def _on_participant_updated(self, data: dict[str, Any]) -> None:
+        self.participants[data["id"]] = data
+
+    async def _on_participant_left(self, data: dict[str, Any]) -> None:
+        self.participants.pop(data["id"], None)
+
+    async def _on_track_published(self, data: dict[str, Any]) -> None:
+        self.tracks[data["id"]] = data
+
+    async def _on_track_unpublished(self, data: dict[str, Any]) -> None:
+        self.tracks.pop(data["id"], None)
+
+    async def _on_error(self, data: dict[str, Any]) -> None:
+        self.errors.append(data)
+
+    async def _on_offer(self, offer: dict[str, Any]) -> None:
+        if self.pc is None:
+            self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+            self.pc.on("track", self._on_track)
+        pc = self.pc
+        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        publish_mids = {mid: src for src, mid in offer["publish"].items()}
+        for transceiver in pc.getTransceivers():
+            source = publish_mids.get(transceiver.mid)
+            track = self.publish.get(source) if source else None
+            if track is not None and transceiver.sender.track is None:
+                transceiver.direction = "sendonly"
+                transceiver.sender.replaceTrack(track)
+        self._mid_track = dict(offer["receive"])
+        for mid, track_id in self._mid_track.items():
+            if mid in self.received:
+                self.received[mid].track_id = track_id
+        answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)
+        self.offers += 1
+        await self.emit("answer", {"revision": offer["revision"], "sdp": pc.localDescription.sdp})
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        assert self.pc is not None
+        mid = next(t.mid for t in self.pc.getTransceivers() if t.receiver.track is track)
+        received = Received(self._mid_track.get(mid), track.kind)
+        self.received[mid] = received
+        # Every received track must be consumed: aiortc queues frames without bound.
+        self._consumers.append(asyncio.ensure_future(self._consume(track, received)))
+
+    async def _consume(self, track: MediaStreamTrack, received: Received) -> None:
+        while True:
+            try:
+                await track.recv()
+            except MediaStreamError:
+                return
+            received.frames += 1
+
+    # -- waiting -----------------------------------------------------------------
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until `predicate()` holds, re-checking on every event and every 100 ms."""
+
+        async def loop() -> None:
+            while not predicate():
+                async with self._changed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.1)
+
+        await asyncio.wait_for(loop(), timeout)
+
+    def frames_from(self, participant_id: str, kind: str) -> int:
+        """Frames received so far of `participant_id`'s track of `kind`."""
+        total = 0
+        for received in self.received.values():
+            track = self.tracks.get(received.track_id or "")
+            if track and track["participant"] == participant_id and track["kind"] == kind:
+                total += received.frames
+        return total
+
+    @property
+    def participant_id(self) -> str:
+        """Our id, from the welcome."""
+        assert self.welcome is not None
+        return str(self.welcome["you"]["id"])
+
+    async def close(self) -> None:
+        """Disconnect and close the peer connection."""
+        for task in self._consumers:
+            task.cancel()
+        if self.sio.connected:
+            await self.sio.disconnect()
+        if self.pc is not None:
+            await self.pc.close()
