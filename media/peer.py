@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -54,7 +55,12 @@ class MediaPeer:
     ) -> None:
         self.id = peer_id
         self._listener = listener
-        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
+        # max-bundle: one transport for every m-line. With aiortc's default
+        # (balanced), transceivers created before the first answer keep a per-kind
+        # transport that BUNDLE then discards, and their senders never start.
+        self._pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=ice_servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         self._lock = asyncio.Lock()
         self._revision = 0
         self._awaiting_answer = False
@@ -85,7 +91,6 @@ class MediaPeer:
         tap_encoded_frames(receiver, track.on_frame)
         self._publish_slots[source] = transceiver
         self._pending[source] = track
-
 
     def _on_track(self, track: object) -> None:
         # aiortc creates a receiver's track when an answer says the client sends on it.
@@ -118,7 +123,7 @@ class MediaPeer:
         for track_id, track in self._wanted.items():
             if track_id in current:
                 continue
-            slot = next(
+            found = next(
                 (
                     s
                     for s in self._receive_slots
@@ -126,8 +131,7 @@ class MediaPeer:
                 ),
                 None,
             )
-            if slot is None:
-                slot = self._new_receive_slot(track.kind)
+            slot = found or self._new_receive_slot(track.kind)
             slot.transceiver.direction = "sendonly"
             slot.track.set_source(track)
             changed = True
@@ -203,7 +207,9 @@ class MediaPeer:
     def _kick_after_lock(self) -> None:
         asyncio.get_running_loop().call_soon(self._kick)
 
-    async def add_ice_candidate(self, candidate: str | None, sdp_mid: str | None, index: int | None) -> None:
+    async def add_ice_candidate(
+        self, candidate: str | None, sdp_mid: str | None, index: int | None
+    ) -> None:
         """A trickled candidate from the client; None or "" ends the candidates."""
         async with self._lock:
             if not candidate:

@@ -75,9 +75,7 @@ class MediaServer:
 
     def _apply_to(self, peer: MediaPeer) -> None:
         tracks = self._published_tracks()
-        wanted = {
-            tid: tracks[tid] for tid in self._plan.tracks_for(peer.id) if tid in tracks
-        }
+        wanted = {tid: tracks[tid] for tid in self._plan.tracks_for(peer.id) if tid in tracks}
         peer.subscribe(wanted)
 
     def _published_tracks(self) -> dict[str, PublishedTrack]:

@@ -87,10 +87,10 @@ class PublishedTrack:
 
 def _log_failure(task: asyncio.Future[bool]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.debug("keyframe request failed: %s", task.exception())
+        log.debug("keyframe request failed: %r", task.exception())
 
 
-class ForwardSlot(MediaStreamTrack):  # type: ignore[misc]
+class ForwardSlot(MediaStreamTrack):
     """The track behind one server-to-subscriber transceiver.
 
     aiortc's sender pulls from `recv()`; we hand it `av.Packet`s, which it packetizes
@@ -149,7 +149,7 @@ class ForwardSlot(MediaStreamTrack):  # type: ignore[misc]
         self._frames.append((data, timestamp + self._offset))
         self._ready.set()
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> av.Packet:  # type: ignore[type-arg]
         """Next encoded frame for aiortc's sender to packetize."""
         while not self._frames:
             if self.readyState != "live":

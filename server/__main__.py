@@ -16,7 +16,12 @@ from .app import REGISTRY, SIGNER, build_app
 from .config import Settings, load_settings
 from .domain.roles import Role
 
-DEMO_PEOPLE = (("Dr. Rivera", Role.THERAPIST), ("Alex", Role.PATIENT), ("Sam", Role.PATIENT), ("Jordan", Role.PATIENT))
+DEMO_PEOPLE = (
+    ("Dr. Rivera", Role.THERAPIST),
+    ("Alex", Role.PATIENT),
+    ("Sam", Role.PATIENT),
+    ("Jordan", Role.PATIENT),
+)
 
 
 async def serve(settings: Settings, demo: bool) -> None:
@@ -28,12 +33,20 @@ async def serve(settings: Settings, demo: bool) -> None:
     await site.start()
     out = sys.stdout
     print(f"PeerCircle is running: {settings.base_url}/", file=out)
-    print(f"Admin API: {settings.base_url}/api/openapi.json (Authorization: Bearer <PEERCIRCLE_ADMIN_KEY>)", file=out)
+    print(
+        f"Admin API: {settings.base_url}/api/openapi.json (Authorization: Bearer <PEERCIRCLE_ADMIN_KEY>)",
+        file=out,
+    )
     if demo:
         host = await app[REGISTRY].create("Demo group")
-        print(f"\nDemo session {host.session.id}: open each link in its own browser tab or window.", file=out)
+        print(
+            f"\nDemo session {host.session.id}: open each link in its own browser tab or window.",
+            file=out,
+        )
         for name, role in DEMO_PEOPLE:
-            link = mint_link(settings, app[SIGNER], host.session.id, {"name": name, "role": role.value})
+            link = mint_link(
+                settings, app[SIGNER], host.session.id, {"name": name, "role": role.value}
+            )
             print(f"  {name:<11} ({role.value}): {link['url']}", file=out)
     out.flush()
     try:
@@ -57,7 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     if not settings.admin_key:
         settings = replace(settings, admin_key=secrets.token_urlsafe(24))
         print(f"No PEERCIRCLE_ADMIN_KEY set; this run's admin key: {settings.admin_key}")
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("aioice").setLevel(logging.WARNING)
     try:
         asyncio.run(serve(settings, demo=not args.no_demo))

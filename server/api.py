@@ -31,7 +31,9 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 async def _body(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY_BYTES, actual_size=request.content_length)
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=MAX_BODY_BYTES, actual_size=request.content_length
+        )
     raw = await request.content.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
         raise ValueError("body too large")
@@ -53,7 +55,10 @@ def session_state(session: Session) -> dict[str, Any]:
         "ended": session.ended,
         "participants": participants,
         "rooms": [
-            {"id": MAIN_ROOM, "participants": [p["id"] for p in participants if p["room"] == MAIN_ROOM]}
+            {
+                "id": MAIN_ROOM,
+                "participants": [p["id"] for p in participants if p["room"] == MAIN_ROOM],
+            }
         ],
         "tracks": [t.to_wire() for t in session.tracks()],
     }
@@ -67,7 +72,7 @@ class AdminApi:
         settings: Settings,
         registry: SessionRegistry,
         signer: TokenSigner,
-        metrics: Callable[[], dict[str, Any]],
+        metrics: Callable[[], dict[str, int]],
     ) -> None:
         self._settings = settings
         self._registry = registry
@@ -146,7 +151,9 @@ class AdminApi:
         return web.json_response(self._metrics())
 
 
-def mint_link(settings: Settings, signer: TokenSigner, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def mint_link(
+    settings: Settings, signer: TokenSigner, session_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
     """A join link for one person: token, URL, participant id, expiry."""
     name = clean_display_name(body.get("name"))
     role = Role(body.get("role", "patient"))
@@ -170,15 +177,26 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 _SESSION = {"$ref": "#/components/schemas/Session"}
 
 
-def _op(summary: str, ok: int, schema: dict[str, Any], body: dict[str, Any] | None = None) -> dict[str, Any]:
+def _op(
+    summary: str, ok: int, schema: dict[str, Any], body: dict[str, Any] | None = None
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
         "security": [{"adminKey": []}],
         "responses": {
             str(ok): {"description": "ok", "content": {"application/json": {"schema": schema}}},
-            "400": {"description": "invalid input", "content": {"application/json": {"schema": _ERROR}}},
-            "401": {"description": "missing or wrong admin key", "content": {"application/json": {"schema": _ERROR}}},
-            "404": {"description": "unknown session", "content": {"application/json": {"schema": _ERROR}}},
+            "400": {
+                "description": "invalid input",
+                "content": {"application/json": {"schema": _ERROR}},
+            },
+            "401": {
+                "description": "missing or wrong admin key",
+                "content": {"application/json": {"schema": _ERROR}},
+            },
+            "404": {
+                "description": "unknown session",
+                "content": {"application/json": {"schema": _ERROR}},
+            },
         },
     }
     if body is not None:
@@ -196,7 +214,12 @@ OPENAPI: dict[str, Any] = {
         "schemas": {
             "Error": {
                 "type": "object",
-                "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                    }
+                },
             },
             "Session": {
                 "type": "object",
@@ -229,9 +252,19 @@ OPENAPI: dict[str, Any] = {
                 "Create a session",
                 201,
                 _SESSION,
-                {"type": "object", "properties": {"title": {"type": "string", "maxLength": MAX_TITLE_LENGTH}}},
+                {
+                    "type": "object",
+                    "properties": {"title": {"type": "string", "maxLength": MAX_TITLE_LENGTH}},
+                },
             ),
-            "get": _op("List session ids", 200, {"type": "object", "properties": {"sessions": {"type": "array", "items": {"type": "string"}}}}),
+            "get": _op(
+                "List session ids",
+                200,
+                {
+                    "type": "object",
+                    "properties": {"sessions": {"type": "array", "items": {"type": "string"}}},
+                },
+            ),
         },
         "/api/sessions/{session_id}": {
             "parameters": _SESSION_ID,

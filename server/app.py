@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import socketio
@@ -22,6 +23,8 @@ from .wire import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_DIR = ROOT / "client"
 SOCKETIO_CLIENT = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
@@ -31,7 +34,7 @@ REGISTRY = web.AppKey("registry", SessionRegistry)
 MEDIA = web.AppKey("media", MediaServer)
 SIGNALING = web.AppKey("signaling", Signaling)
 SIGNER = web.AppKey("signer", TokenSigner)
-STORE = web.AppKey("store", SessionStore)  # type: ignore[type-abstract]
+STORE = web.AppKey("store", SessionStore)
 
 # Pages may load only what this server serves: no third-party hosts.
 CSP = (
@@ -50,7 +53,7 @@ def make_store(settings: Settings) -> SessionStore:
 
 
 @web.middleware
-async def security_headers(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """No third-party content, no framing, no referrer leaking join links."""
     response = await handler(request)
     if not request.path.startswith("/socket.io"):
@@ -90,7 +93,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     app[STORE] = store
     sio.attach(app)
 
-    def metrics() -> dict[str, object]:
+    def metrics() -> dict[str, int]:
         return media.stats() | {"connections": signaling.connection_count()}
 
     api = AdminApi(settings, registry, signer, metrics)
@@ -100,6 +103,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
             web.get("/", _page("index.html")),
             web.get("/join", _page("call.html")),
             web.get("/healthz", _healthz),
+            web.get("/favicon.ico", _no_content),
             web.get("/vendor/socket.io.min.js", _socketio_client),
             web.static("/client", CLIENT_DIR, append_version=False),
         ]
@@ -114,7 +118,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     return app
 
 
-def _page(name: str) -> web.RequestHandler:
+def _page(name: str) -> Handler:
     async def serve(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(CLIENT_DIR / name, headers={"Cache-Control": "no-store"})
 
@@ -123,6 +127,10 @@ def _page(name: str) -> web.RequestHandler:
 
 async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
+
+
+async def _no_content(request: web.Request) -> web.Response:
+    return web.Response(status=204)
 
 
 async def _socketio_client(request: web.Request) -> web.StreamResponse:

@@ -32,9 +32,11 @@ class MediaBridge:
         self.send_offer: OfferSink = lambda peer_id, offer: None
         self.restart_media: Callable[[str], None] = lambda peer_id: None
         self._peer_session: dict[str, str] = {}
-        self._tasks: set[asyncio.Future[object]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
 
-    def attach(self, media: MediaServer, send_offer: OfferSink, restart: Callable[[str], None]) -> None:
+    def attach(
+        self, media: MediaServer, send_offer: OfferSink, restart: Callable[[str], None]
+    ) -> None:
         """Wire the bridge to the media server and the signaling layer."""
         self.media = media
         self.send_offer = send_offer
@@ -77,9 +79,7 @@ class MediaBridge:
 
     def on_track_published(self, peer_id: str, track_id: str, source: str) -> None:
         """Record the new track in its session."""
-        self._submit(
-            peer_id, lambda s, now: s.publish(peer_id, track_id, Source(source))
-        )
+        self._submit(peer_id, lambda s, now: s.publish(peer_id, track_id, Source(source)))
 
     def on_track_ended(self, peer_id: str, track_id: str) -> None:
         """Remove the track from its session."""
@@ -102,7 +102,7 @@ class MediaBridge:
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Future[object]) -> None:
+    def _done(self, task: asyncio.Future[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("media callback failed: %r", task.exception())

@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +78,7 @@ class Signaling:
         self._settings = settings
         self._connections: dict[str, Connection] = {}
         self._sid_of: dict[str, str] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
         for event, handler in _HANDLERS.items():
@@ -238,7 +239,9 @@ class Signaling:
                 await self._sio.emit("participant-updated", event.participant.to_wire(), room=room)
             elif isinstance(event, ParticipantLeft):
                 await self._sio.emit(
-                    "participant-left", {"id": event.participant_id, "reason": event.reason}, room=room
+                    "participant-left",
+                    {"id": event.participant_id, "reason": event.reason},
+                    room=room,
                 )
                 sid = self._sid_of.pop(event.participant_id, None)
                 if sid is not None and event.reason != "left":
@@ -250,7 +253,7 @@ class Signaling:
                 await self._sio.emit("track-unpublished", {"id": event.track_id}, room=room)
             elif isinstance(event, SessionEnded):
                 await self._sio.emit("session-ended", {}, room=room)
-                asyncio.ensure_future(self._disconnect_room(room))
+                self._background(self._disconnect_room(room))
 
     async def _disconnect_room(self, room: str) -> None:
         for sid, conn in list(self._connections.items()):
@@ -260,7 +263,11 @@ class Signaling:
     def _welcome(self, session: Session, conn: Connection) -> dict[str, Any]:
         return {
             "protocol": PROTOCOL_VERSION,
-            "you": {"id": conn.participant_id, "name": conn.grant.name, "role": conn.grant.role.value},
+            "you": {
+                "id": conn.participant_id,
+                "name": conn.grant.name,
+                "role": conn.grant.role.value,
+            },
             "session": {"id": session.id, "title": session.title},
             "participants": [
                 p.to_wire() for p in session.participants() if p.presence is not Presence.LEFT
@@ -284,15 +291,28 @@ class Signaling:
         """Deliver a media offer to the participant's current connection."""
         sid = self._sid_of.get(participant_id)
         if sid is not None:
-            asyncio.ensure_future(self._sio.emit("offer", offer, to=sid))
+            self._background(self._sio.emit("offer", offer, to=sid))
 
     def restart_media(self, participant_id: str) -> None:
         """The peer connection failed: ask the client to join again."""
         sid = self._sid_of.get(participant_id)
         if sid is not None:
-            asyncio.ensure_future(
-                self._sio.emit("error", {"code": "media_failed", "message": "media connection failed; rejoin", "event": "media"}, to=sid)
+            self._background(
+                self._sio.emit(
+                    "error",
+                    {
+                        "code": "media_failed",
+                        "message": "media connection failed; rejoin",
+                        "event": "media",
+                    },
+                    to=sid,
+                )
             )
+
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _media(self) -> Any:
         assert self._bridge.media is not None

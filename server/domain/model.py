@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from .roles import Role
 
 
-class Presence(str, Enum):
+class Presence(StrEnum):
     """Where a participant is in their life in the session."""
 
     PRESENT = "present"
@@ -16,7 +16,7 @@ class Presence(str, Enum):
     LEFT = "left"
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     """What a published track carries."""
 
     MIC = "mic"

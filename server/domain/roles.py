@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from .errors import NotPermitted
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """A participant's role, bound to their verified join token."""
 
     THERAPIST = "therapist"
@@ -18,7 +18,7 @@ class Role(str, Enum):
     CAPTIONER = "captioner"
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """Things a participant may try to do."""
 
     JOIN = "join"

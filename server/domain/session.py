@@ -79,9 +79,7 @@ class Session:
         Everyone receives every track of the others in their room; nobody
         receives their own; a reconnecting participant receives nothing.
         """
-        present = {
-            p.id: p for p in self._participants.values() if p.presence is Presence.PRESENT
-        }
+        present = {p.id: p for p in self._participants.values() if p.presence is Presence.PRESENT}
         plan: dict[str, frozenset[str]] = {}
         for viewer in present.values():
             plan[viewer.id] = frozenset(
@@ -261,4 +259,3 @@ class Session:
     def _unpublish(self, track_id: str) -> list[Event]:
         track = self._tracks.pop(track_id)
         return [TrackUnpublished(track.id, track.participant_id)]
-

@@ -36,7 +36,8 @@ class RedisStore:
 
     async def list_session_ids(self) -> list[str]:
         """Ids of every stored session, oldest first."""
-        return list(await self._redis.zrange(f"{PREFIX}sessions", 0, -1))
+        ids = await self._redis.zrange(f"{PREFIX}sessions", 0, -1)
+        return [str(session_id) for session_id in ids]
 
     async def delete_session(self, session_id: str) -> None:
         """Forget a session (no error if unknown)."""

@@ -1,0 +1,283 @@
+// PeerCircle wire protocol, version 1 (docs/PROTOCOL.md), apart from any UI.
+// The server is always the offerer: this module only ever answers.
+
+export const PROTOCOL_VERSION = 1;
+
+/** @typedef {"live" | "off"} MediaOnOff */
+/** @typedef {"mic" | "camera"} Source */
+/**
+ * @typedef {{id: string, name: string, role: string, mic: MediaOnOff, camera: MediaOnOff,
+ *   connection: "connected" | "reconnecting"}} Participant
+ */
+/** @typedef {{id: string, participant: string, kind: "audio" | "video", source: string}} Track */
+/**
+ * @typedef {{protocol: number, you: {id: string, name: string, role: string},
+ *   session: {id: string, title: string}, participants: Participant[], tracks: Track[],
+ *   iceServers: RTCIceServer[]}} Welcome
+ */
+/**
+ * @typedef {{revision: number, sdp: string, publish: Record<string, string>,
+ *   receive: Record<string, string | null>}} Offer
+ */
+/** @typedef {{code: string, message: string, event?: string}} ProtocolErrorBody */
+/**
+ * @typedef {"connecting" | "connected" | "reconnecting" | "disconnected"} ConnectionState
+ */
+
+/**
+ * What a join token says about its holder, read without verifying (the server verifies).
+ * @param {string} token
+ * @returns {{name: string, role: string} | null}
+ */
+export function readToken(token) {
+  try {
+    const payload = token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/");
+    const json = new TextDecoder().decode(
+      Uint8Array.from(atob(payload), (c) => c.charCodeAt(0)),
+    );
+    const body = JSON.parse(json);
+    return { name: String(body.name), role: String(body.role) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One participant's connection to a session: the socket and one RTCPeerConnection.
+ * Dispatches CustomEvents named after the server's events (`welcome`,
+ * `participant-joined`, ...), plus `remote-tracks` (detail: Map trackId -> MediaStreamTrack),
+ * `state` (detail: ConnectionState), `refused` (detail: {code, message}) and
+ * `protocol-error` (detail: ProtocolErrorBody).
+ */
+export class CallConnection extends EventTarget {
+  /**
+   * @param {string} token
+   * @param {{url?: string}} [options]
+   */
+  constructor(token, options = {}) {
+    super();
+    this.token = token;
+    this.url = options.url ?? "/";
+    /** @type {Record<Source, MediaStreamTrack | null>} */
+    this.local = { mic: null, camera: null };
+    /** @type {Record<Source, boolean>} */
+    this.sending = { mic: true, camera: true };
+    /** @type {RTCPeerConnection | null} */
+    this.pc = null;
+    /** @type {Welcome | null} */
+    this.welcome = null;
+    /** @type {Map<string, MediaStreamTrack>} */
+    this.remoteTracks = new Map();
+    /** @type {Record<string, string>} */
+    this.publishMids = {};
+    /** @type {ConnectionState} */
+    this.state = "connecting";
+    this.left = false;
+    /** @type {import("socket.io-client").Socket | null} */
+    this.socket = null;
+    /** @type {Promise<void>} */
+    this.offerChain = Promise.resolve();
+  }
+
+  /**
+   * Connect and join, publishing the given local tracks.
+   * @param {{mic: MediaStreamTrack | null, camera: MediaStreamTrack | null}} tracks
+   */
+  start(tracks) {
+    this.local = { ...tracks };
+    const socket = io(this.url, {
+      auth: { token: this.token, protocol: PROTOCOL_VERSION },
+      transports: ["websocket"],
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 3000,
+    });
+    this.socket = socket;
+    socket.on("connect", () => this.join());
+    socket.on("disconnect", (reason) => {
+      this.closePeer();
+      // "io server disconnect": the server closed us on purpose; no reconnection.
+      this.setState(this.left || reason === "io server disconnect" ? "disconnected" : "reconnecting");
+    });
+    socket.on("connect_error", (err) => {
+      const data = /** @type {{data?: {code?: string, message?: string}}} */ (
+        /** @type {unknown} */ (err)
+      ).data;
+      if (data && data.code) {
+        this.left = true;
+        socket.disconnect();
+        this.setState("disconnected");
+        this.emit("refused", { code: data.code, message: data.message ?? err.message });
+      } else {
+        this.setState("reconnecting");
+      }
+    });
+    socket.on("welcome", (/** @type {Welcome} */ body) => {
+      this.welcome = body;
+      this.emit("welcome", body);
+    });
+    socket.on("offer", (/** @type {Offer} */ offer) => {
+      // Offers are applied one at a time, in the order they came.
+      this.offerChain = this.offerChain
+        .then(() => this.answer(offer))
+        .catch((err) => console.warn("offer failed", err));
+    });
+    socket.on("error", (/** @type {ProtocolErrorBody} */ body) => {
+      if (body.code === "media_failed") {
+        this.restartMedia();
+      }
+      this.emit("protocol-error", body);
+    });
+    for (const name of [
+      "participant-joined",
+      "participant-updated",
+      "participant-left",
+      "track-published",
+      "track-unpublished",
+    ]) {
+      socket.on(name, (/** @type {unknown} */ body) => this.emit(name, body));
+    }
+    socket.on("session-left", (/** @type {{reason: string}} */ body) => {
+      this.left = true;
+      this.emit("session-left", body);
+    });
+    socket.on("session-ended", () => {
+      this.left = true;
+      this.emit("session-ended", {});
+    });
+  }
+
+  join() {
+    this.closePeer();
+    this.socket?.emit("join", {
+      publish: { mic: this.local.mic !== null, camera: this.local.camera !== null },
+    });
+  }
+
+  /** Tear down media and ask the server for a fresh offer. */
+  restartMedia() {
+    if (this.socket?.connected) {
+      this.join();
+    }
+  }
+
+  /** @param {Offer} offer */
+  async answer(offer) {
+    if (!this.pc) {
+      this.pc = this.createPeer();
+    }
+    const pc = this.pc;
+    await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
+    this.publishMids = offer.publish;
+    for (const transceiver of pc.getTransceivers()) {
+      const source = /** @type {Source | undefined} */ (
+        Object.keys(offer.publish).find((s) => offer.publish[s] === transceiver.mid)
+      );
+      if (source && (source === "mic" || source === "camera")) {
+        transceiver.direction = "sendonly";
+        const track = this.sending[source] ? this.local[source] : null;
+        if (transceiver.sender.track !== track) {
+          await transceiver.sender.replaceTrack(track);
+        }
+      }
+    }
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this.socket?.emit("answer", { revision: offer.revision, sdp: pc.localDescription?.sdp });
+    /** @type {Map<string, MediaStreamTrack>} */
+    const tracks = new Map();
+    for (const transceiver of pc.getTransceivers()) {
+      const trackId = transceiver.mid === null ? null : offer.receive[transceiver.mid];
+      if (trackId) {
+        tracks.set(trackId, transceiver.receiver.track);
+      }
+    }
+    this.remoteTracks = tracks;
+    this.emit("remote-tracks", tracks);
+  }
+
+  /** @returns {RTCPeerConnection} */
+  createPeer() {
+    const pc = new RTCPeerConnection({ iceServers: this.welcome?.iceServers ?? [] });
+    pc.addEventListener("icecandidate", (event) => {
+      const c = event.candidate;
+      this.socket?.emit("ice-candidate", {
+        candidate: c ? c.candidate : null,
+        sdpMid: c ? c.sdpMid : null,
+        sdpMLineIndex: c ? c.sdpMLineIndex : null,
+      });
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (pc !== this.pc) return;
+      if (pc.connectionState === "connected") {
+        this.setState("connected");
+      } else if (pc.connectionState === "failed") {
+        this.setState("reconnecting");
+        this.restartMedia();
+      } else if (pc.connectionState === "disconnected") {
+        this.setState("reconnecting");
+      }
+    });
+    return pc;
+  }
+
+  closePeer() {
+    if (this.pc) {
+      this.pc.close();
+      this.pc = null;
+      this.remoteTracks = new Map();
+      this.emit("remote-tracks", this.remoteTracks);
+    }
+  }
+
+  /**
+   * Start or stop sending a source (mute, camera off); tells the others.
+   * @param {Source} source
+   * @param {boolean} on
+   */
+  async setSending(source, on) {
+    this.sending[source] = on;
+    const pc = this.pc;
+    const mid = this.publishMids[source];
+    const transceiver = pc?.getTransceivers().find((t) => t.mid === mid);
+    if (transceiver) {
+      await transceiver.sender.replaceTrack(on ? this.local[source] : null);
+    }
+    this.socket?.emit("media-state", { [source]: on ? "live" : "off" });
+  }
+
+  /**
+   * Use another local device for a source.
+   * @param {Source} source
+   * @param {MediaStreamTrack} track
+   */
+  async replaceLocalTrack(source, track) {
+    this.local[source] = track;
+    if (this.sending[source]) {
+      const transceiver = this.pc?.getTransceivers().find((t) => t.mid === this.publishMids[source]);
+      await transceiver?.sender.replaceTrack(track);
+    }
+  }
+
+  leave() {
+    this.left = true;
+    this.socket?.emit("leave", {});
+    this.closePeer();
+    this.setState("disconnected");
+  }
+
+  /** @param {ConnectionState} state */
+  setState(state) {
+    if (state !== this.state) {
+      this.state = state;
+      this.emit("state", state);
+    }
+  }
+
+  /**
+   * @param {string} name
+   * @param {unknown} detail
+   */
+  emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+}
