@@ -337,7 +337,7 @@ function showEnded(title, detail) {
     }
     return out;
   },
-  /** Inbound video per remote track id: packets, decoded frames, keyframes, PLIs sent. */
+  /** Inbound media per remote track id: packets, decoded video frames, audio samples. */
   async inbound() {
     /** @type {Record<string, Record<string, number>>} */
     const out = {};
@@ -347,12 +347,14 @@ function showEnded(title, detail) {
       const trackId = connection?.remoteTracks && [...connection.remoteTracks].find(
         ([, track]) => track === t.receiver.track,
       )?.[0];
-      if (!trackId || t.receiver.track.kind !== "video") continue;
+      if (!trackId) continue;
       const report = await t.receiver.getStats();
       report.forEach((s) => {
         if (s.type === "inbound-rtp") {
           out[trackId] = {
+            video: t.receiver.track.kind === "video" ? 1 : 0,
             packets: s.packetsReceived ?? 0,
+            audioSamples: s.totalSamplesReceived ?? 0,
             framesDecoded: s.framesDecoded ?? 0,
             keyFramesDecoded: s.keyFramesDecoded ?? 0,
             pliCount: s.pliCount ?? 0,

@@ -33,10 +33,7 @@ async def serve(settings: Settings, demo: bool) -> None:
     await site.start()
     out = sys.stdout
     print(f"PeerCircle is running: {settings.base_url}/", file=out)
-    print(
-        f"Admin API: {settings.base_url}/api/openapi.json (Authorization: Bearer <PEERCIRCLE_ADMIN_KEY>)",
-        file=out,
-    )
+    print(f"Admin API: {settings.base_url}/api/openapi.json", file=out)
     if demo:
         host = await app[REGISTRY].create("Demo group")
         print(

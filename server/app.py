@@ -76,6 +76,9 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         max_http_buffer_size=MAX_MESSAGE_BYTES,
         # Same origin only: the page is served by this server.
         cors_allowed_origins=[],
+        # A call must notice a dead link within seconds, not socket.io's default 45 s.
+        ping_interval=settings.ping_interval_s,
+        ping_timeout=settings.ping_timeout_s,
         logger=False,
         engineio_logger=False,
     )

@@ -27,6 +27,8 @@ class Settings:
     ice_servers: tuple[IceServer, ...] = ()
     offer_loopback_candidates: bool = True
     reconnect_grace_s: float = 30.0
+    ping_interval_s: float = 5.0
+    ping_timeout_s: float = 5.0
     max_participants: int = 30
     demo: bool = False
     log_level: str = "INFO"
@@ -79,6 +81,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("TOKEN_TTL_S", int),
         ("MAX_PARTICIPANTS", int),
         ("RECONNECT_GRACE_S", float),
+        ("PING_INTERVAL_S", float),
+        ("PING_TIMEOUT_S", float),
     ):
         raw = get(name)
         if raw is not None and raw != "":

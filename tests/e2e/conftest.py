@@ -1,0 +1,58 @@
+"""Headless Chromium for end-to-end tests: the system browser, driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# From ../shared/RECIPES.md: fake devices, loopback ICE, nothing phoning home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+OpenPage = Callable[..., Awaitable[Page]]
+
+
+@pytest_asyncio.fixture
+async def open_page(tmp_path: Path) -> AsyncIterator[OpenPage]:
+    """`await open_page(url, fake_audio=None)`: a page in its own Chromium process.
+
+    One process per participant, because the fake audio file is per process.
+    """
+    browsers: list[Browser] = []
+    errors: list[str] = []
+    async with async_playwright() as playwright:
+
+        async def open_(url: str, fake_audio: Path | None = None) -> Page:
+            args = list(CHROMIUM_ARGS)
+            if fake_audio is not None:
+                args.append(f"--use-file-for-fake-audio-capture={fake_audio}%noloop")
+            browser = await playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=args
+            )
+            browsers.append(browser)
+            page = await browser.new_page(viewport={"width": 1000, "height": 700})
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            await page.goto(url)
+            return page
+
+        yield open_
+        for browser in browsers:
+            await browser.close()
+    assert not errors, f"page errors: {errors}"
