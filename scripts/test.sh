@@ -43,7 +43,17 @@ fi
 
 section "pytest"
 rc=0
-python -m pytest -p no:cacheprovider -q -ra "$@" || rc=$?
+# Media tests must keep every packet on loopback: run pytest in a fresh network
+# namespace where only `lo` exists (root: plain unshare; otherwise a user namespace).
+in_netns=(bash -c 'ip link set lo up && exec "$@"' netns)
+if [ "$(id -u)" -eq 0 ]; then
+  unshare --net -- "${in_netns[@]}" python -m pytest -p no:cacheprovider -q -ra "$@" || rc=$?
+elif unshare --map-root-user --net true 2>/dev/null; then
+  unshare --map-root-user --net -- "${in_netns[@]}" python -m pytest -p no:cacheprovider -q -ra "$@" || rc=$?
+else
+  echo "cannot create a network namespace; running on the host network (loopback only)" >&2
+  python -m pytest -p no:cacheprovider -q -ra "$@" || rc=$?
+fi
 if [ "$rc" -eq 5 ]; then
   # Exit 5 means nothing was collected; a green run that tested nothing is a failure.
   echo "pytest collected no tests: failing" >&2

@@ -18,6 +18,11 @@ pytestmark = pytest.mark.e2e
 Tiles = dict[str, dict[str, Any]]
 
 
+async def frames_of(page: Page, participant_id: str) -> int:
+    """Video frames the page has painted in this participant's tile (0 if no tile)."""
+    return int((await tiles(page)).get(participant_id, {}).get("frames", 0))
+
+
 async def tiles(page: Page) -> Tiles:
     """What the page's grid shows: per participant, video on/off and frames painted."""
     result: Tiles = await page.evaluate("window.peercircle.tiles()")
@@ -135,7 +140,7 @@ async def test_a_page_reconnects_by_itself_after_a_network_drop(
     alex_id = patient["participant_id"]
 
     async def watcher_paints_alex() -> bool:
-        return (await tiles(watcher)).get(alex_id, {}).get("frames", 0) > 5
+        return await frames_of(watcher, alex_id) > 5
 
     await eventually(watcher_paints_alex, 20, "Alex's video shows")
     # Drop Alex's signaling connection the way a network blip does.
@@ -151,9 +156,9 @@ async def test_a_page_reconnects_by_itself_after_a_network_drop(
         20,
         "Alex's page reconnects by itself",
     )
-    painted = (await tiles(watcher)).get(alex_id, {}).get("frames", 0)
+    painted = await frames_of(watcher, alex_id)
 
     async def video_flows_again() -> bool:
-        return (await tiles(watcher)).get(alex_id, {}).get("frames", 0) > painted + 20
+        return await frames_of(watcher, alex_id) > painted + 20
 
     await eventually(video_flows_again, 15, "Alex's video flows again after reconnecting")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import socketio
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCPeerConnection,
     RTCSessionDescription,
@@ -22,24 +24,50 @@ from aiortc.mediastreams import MediaStreamError
 
 PROTOCOL_VERSION = 1
 
+SERVER_EVENTS = (
+    "welcome",
+    "offer",
+    "participant-joined",
+    "participant-updated",
+    "participant-left",
+    "track-published",
+    "track-unpublished",
+    "session-left",
+    "session-ended",
+    "error",
+)
+
 
 @dataclass
 class Received:
-    """What a client has received of one remote track."""
+    """What a client has received on one server-to-client slot (one `mid`)."""
 
     track_id: str | None
     kind: str
     frames: int = 0
+    mid: str = ""
+    first_frame_at: float | None = None
+    last_frame: Any = None
+
+
+FrameObserver = Callable[[Received, Any], None]
+"""Called with each decoded frame (av.VideoFrame or av.AudioFrame) as it is consumed."""
 
 
 @dataclass
 class Client:
-    """One participant: a socket.io connection and one peer connection."""
+    """One participant: a socket.io connection and one peer connection.
+
+    `auto_answer=False` leaves offers unanswered (see `offers_received` and
+    `answer_offer`), for tests that drive negotiation by hand.
+    """
 
     base_url: str
     token: str
     publish: dict[str, MediaStreamTrack | None] = field(default_factory=dict)
     consume: bool = True
+    auto_answer: bool = True
+    frame_observer: FrameObserver | None = None
 
     def __post_init__(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False)
@@ -50,36 +78,52 @@ class Client:
         self.errors: list[dict[str, Any]] = []
         self.events: list[tuple[str, Any]] = []
         self.received: dict[str, Received] = {}  # by mid
+        self.offers_received: list[dict[str, Any]] = []
+        # Revision -> time.monotonic() when our answer to it was sent.
+        self.answered_at: dict[int, float] = {}
+        self.refusal: dict[str, Any] | None = None
+        self.disconnected = False
         self._mid_track: dict[str, str | None] = {}
         self._changed = asyncio.Condition()
         self._consumers: list[asyncio.Task[None]] = []
+        self._negotiating = asyncio.Lock()
         self.offers = 0
-        for name in (
-            "welcome",
-            "offer",
-            "participant-joined",
-            "participant-updated",
-            "participant-left",
-            "track-published",
-            "track-unpublished",
-            "session-left",
-            "session-ended",
-            "error",
-        ):
+        for name in SERVER_EVENTS:
             self.sio.on(name, self._recorder(name))
+        self.sio.on("connect_error", self._on_connect_error)
+        self.sio.on("disconnect", self._on_disconnect)
 
     # -- protocol --------------------------------------------------------------
 
-    async def connect(self, join: bool = True) -> None:
-        """Connect (token in auth) and, by default, join."""
+    async def connect(self, join: bool = True, auth: dict[str, Any] | None = None) -> None:
+        """Connect (token in auth, unless `auth` replaces it) and, by default, join."""
         await self.sio.connect(
             self.base_url,
-            auth={"token": self.token, "protocol": PROTOCOL_VERSION},
+            auth=auth if auth is not None else self._auth(),
             transports=["websocket"],
             wait_timeout=10,
         )
         if join:
             await self.join()
+
+    async def connect_refused(self, auth: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Try to connect; return the refusal's `data` ({code, message}).
+
+        Raises AssertionError if the server accepts the connection.
+        """
+        try:
+            await self.connect(join=False, auth=auth)
+        except socketio.exceptions.ConnectionError:
+            pass
+        else:
+            await self.sio.disconnect()
+            raise AssertionError("the server accepted a connection it should refuse")
+        assert self.refusal is not None, "refused without connect_error data"
+        data: dict[str, Any] = self.refusal.get("data") or {}
+        return data
+
+    def _auth(self) -> dict[str, Any]:
+        return {"token": self.token, "protocol": PROTOCOL_VERSION}
 
     async def join(self) -> None:
         """Send `join`, asking to publish the sources we have tracks for."""
@@ -95,10 +139,23 @@ class Client:
             handler = getattr(self, "_on_" + name.replace("-", "_"), None)
             if handler is not None:
                 await handler(data)
-            async with self._changed:
-                self._changed.notify_all()
+            await self._notify()
 
         return record
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        self.refusal = data if isinstance(data, dict) else {"message": data}
+        self.events.append(("connect_error", data))
+        await self._notify()
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        self.disconnected = True
+        self.events.append(("disconnect", reason))
+        await self._notify()
 
     async def _on_welcome(self, data: dict[str, Any]) -> None:
         self.welcome = data
@@ -124,31 +181,43 @@ class Client:
         self.errors.append(data)
 
     async def _on_offer(self, offer: dict[str, Any]) -> None:
-        if self.pc is None:
-            self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-            self.pc.on("track", self._on_track)
-        pc = self.pc
-        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
-        publish_mids = {mid: src for src, mid in offer["publish"].items()}
-        for transceiver in pc.getTransceivers():
-            source = publish_mids.get(transceiver.mid)
-            track = self.publish.get(source) if source else None
-            if track is not None and transceiver.sender.track is None:
-                transceiver.direction = "sendonly"
-                transceiver.sender.replaceTrack(track)
-        self._mid_track = dict(offer["receive"])
-        for mid, track_id in self._mid_track.items():
-            if mid in self.received:
-                self.received[mid].track_id = track_id
-        answer = await pc.createAnswer()
-        await pc.setLocalDescription(answer)
-        self.offers += 1
-        await self.emit("answer", {"revision": offer["revision"], "sdp": pc.localDescription.sdp})
+        self.offers_received.append(offer)
+        if self.auto_answer:
+            await self.answer_offer(offer)
+
+    async def answer_offer(self, offer: dict[str, Any]) -> str:
+        """Apply `offer`, attach our tracks to its publish slots, send the answer; its SDP."""
+        async with self._negotiating:
+            if self.pc is None:
+                self.pc = RTCPeerConnection(
+                    RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+                )
+                self.pc.on("track", self._on_track)
+            pc = self.pc
+            await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+            publish_mids = {mid: src for src, mid in offer["publish"].items()}
+            for transceiver in pc.getTransceivers():
+                source = publish_mids.get(transceiver.mid)
+                track = self.publish.get(source) if source else None
+                if track is not None and transceiver.sender.track is None:
+                    transceiver.direction = "sendonly"
+                    transceiver.sender.replaceTrack(track)
+            self._mid_track = dict(offer["receive"])
+            for mid, track_id in self._mid_track.items():
+                if mid in self.received:
+                    self.received[mid].track_id = track_id
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)
+            self.offers += 1
+            sdp = str(pc.localDescription.sdp)
+            await self.emit("answer", {"revision": offer["revision"], "sdp": sdp})
+            self.answered_at[int(offer["revision"])] = time.monotonic()
+            return sdp
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         assert self.pc is not None
-        mid = next(t.mid for t in self.pc.getTransceivers() if t.receiver.track is track)
-        received = Received(self._mid_track.get(mid), track.kind)
+        mid = next(str(t.mid) for t in self.pc.getTransceivers() if t.receiver.track is track)
+        received = Received(self._mid_track.get(mid), track.kind, mid=mid)
         self.received[mid] = received
         # Every received track must be consumed: aiortc queues frames without bound.
         self._consumers.append(asyncio.ensure_future(self._consume(track, received)))
@@ -156,14 +225,19 @@ class Client:
     async def _consume(self, track: MediaStreamTrack, received: Received) -> None:
         while True:
             try:
-                await track.recv()
+                frame = await track.recv()
             except MediaStreamError:
                 return
             received.frames += 1
+            received.last_frame = frame
+            if received.first_frame_at is None:
+                received.first_frame_at = time.monotonic()
+            if self.frame_observer is not None:
+                self.frame_observer(received, frame)
 
     # -- waiting -----------------------------------------------------------------
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
         """Wait until `predicate()` holds, re-checking on every event and every 100 ms."""
 
         async def loop() -> None:
@@ -172,7 +246,28 @@ class Client:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._changed.wait(), 0.1)
 
-        await asyncio.wait_for(loop(), timeout)
+        await asyncio.wait_for(loop(), within)
+
+    async def next_event(
+        self,
+        name: str,
+        match: Callable[[Any], bool] = lambda data: True,
+        since: int = 0,
+        within: float = 10.0,
+    ) -> Any:
+        """The data of the first `name` event at index >= `since` in `events` that
+        satisfies `match`, waiting up to `within` seconds for it."""
+        found: list[Any] = []
+
+        def seen() -> bool:
+            for event, data in self.events[since:]:
+                if event == name and match(data):
+                    found.append(data)
+                    return True
+            return False
+
+        await self.wait_for(seen, within)
+        return found[0]
 
     def frames_from(self, participant_id: str, kind: str) -> int:
         """Frames received so far of `participant_id`'s track of `kind`."""
