@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Page
 
+from server.domain.roles import Role
+from server.tokens import JoinGrant, TokenSigner, new_participant_id
 from tests.e2e.conftest import OpenPage
 from tests.support.server import PeerCircleServer
 
@@ -162,3 +164,17 @@ async def test_a_page_reconnects_by_itself_after_a_network_drop(
         return await frames_of(watcher, alex_id) > painted + 20
 
     await eventually(video_flows_again, 15, "Alex's video flows again after reconnecting")
+
+
+async def test_a_link_signed_elsewhere_is_refused_with_a_clear_reason(
+    server: PeerCircleServer, open_page: OpenPage
+) -> None:
+    session = await server.create_session()
+    grant = JoinGrant(
+        session["id"], new_participant_id(), "Mallory", Role.PATIENT, time.time() + 600
+    )
+    forged = TokenSigner("a-secret-this-server-never-had").mint(grant)
+    page = await join(open_page, f"{server.base_url}/join#t={forged}")
+    await page.locator("#ended").wait_for(state="visible", timeout=10_000)
+    assert "not valid" in (await page.locator("#ended-detail").inner_text())
+    assert (await server.session_state(session["id"]))["participants"] == []
