@@ -1,21 +1,13 @@
-// The call page: lobby (preview, devices), video grid, toolbar. Talks to the
-// server only through protocol.js.
+// The call page: lobby (preview, devices), waiting room, call. Talks to the
+// server only through protocol.js; renders through grid.js and panel.js.
 
+import { describeTiles, renderGrid } from "./grid.js";
+import { notify, renderPanel, setUpPanel } from "./panel.js";
 import { CallConnection, readToken } from "./protocol.js";
+import { $, state } from "./state.js";
 
 /** @typedef {import("./protocol.js").Participant} Participant */
 /** @typedef {import("./protocol.js").Track} Track */
-
-/**
- * @template {HTMLElement} T
- * @param {string} id
- * @returns {T}
- */
-function $(id) {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`missing #${id}`);
-  return /** @type {T} */ (el);
-}
 
 const REFUSALS = /** @type {Record<string, string>} */ ({
   token_missing: "This page needs a join link.",
@@ -24,6 +16,8 @@ const REFUSALS = /** @type {Record<string, string>} */ ({
   session_unknown: "This session does not exist.",
   session_ended: "This session has ended.",
   session_full: "This session is full.",
+  session_locked: "The session is locked: nobody new can join right now.",
+  removed: "You were removed from this session.",
   protocol_unsupported: "Please reload the page.",
 });
 
@@ -33,6 +27,7 @@ const LEFT_REASONS = /** @type {Record<string, string>} */ ({
   ended: "The session has ended.",
   timeout: "You were disconnected for too long.",
   removed: "You were removed from the session.",
+  denied: "The therapist could not let you in.",
 });
 
 const token = new URLSearchParams(location.hash.slice(1)).get("t") ?? "";
@@ -42,15 +37,11 @@ const holder = readToken(token);
 
 /** @type {MediaStream | null} */
 let localStream = null;
-/** @type {CallConnection | null} */
-let connection = null;
-/** @type {Map<string, Participant>} */
-const participants = new Map();
-/** @type {Map<string, Track>} */
-const tracks = new Map();
-/** @type {Map<string, MediaStreamTrack>} */
-let remoteTracks = new Map();
-let myId = "";
+
+function render() {
+  renderGrid();
+  renderPanel();
+}
 
 // -- lobby ---------------------------------------------------------------------
 
@@ -62,8 +53,17 @@ async function openLobby() {
   }
   $("lobby-name").textContent = holder.name;
   $("lobby-role").textContent = `(${holder.role})`;
-  await startPreview();
-  await listDevices();
+  if (holder.role === "observer") {
+    // An observer publishes nothing: no camera or microphone is opened.
+    for (const sel of [".preview", ".devices", ".toggles"]) {
+      document.querySelector(sel)?.setAttribute("hidden", "");
+    }
+    /** @type {HTMLInputElement} */ ($("lobby-mic")).checked = false;
+    /** @type {HTMLInputElement} */ ($("lobby-camera")).checked = false;
+  } else {
+    await startPreview();
+    await listDevices();
+  }
   $("mic-select").addEventListener("change", () => startPreview());
   $("camera-select").addEventListener("change", () => startPreview());
   $("lobby-camera").addEventListener("change", () => {
@@ -116,195 +116,156 @@ async function listDevices() {
 
 // -- call ----------------------------------------------------------------------
 
+/**
+ * @param {CallConnection} conn
+ * @param {string} name
+ * @param {(detail: any) => void} handler
+ */
+function on(conn, name, handler) {
+  conn.addEventListener(name, (e) => {
+    handler(/** @type {CustomEvent} */ (e).detail);
+    render();
+  });
+}
+
 function joinCall() {
   $("lobby").hidden = true;
-  $("call").hidden = false;
   const micOn = /** @type {HTMLInputElement} */ ($("lobby-mic")).checked;
   const cameraOn = /** @type {HTMLInputElement} */ ($("lobby-camera")).checked;
   const mic = localStream?.getAudioTracks()[0] ?? null;
   const camera = localStream?.getVideoTracks()[0] ?? null;
   if (camera) camera.enabled = true;
   const conn = new CallConnection(token);
-  connection = conn;
+  state.connection = conn;
   conn.sending = { mic: micOn, camera: cameraOn };
-  conn.addEventListener("welcome", (e) => {
-    const body = /** @type {import("./protocol.js").Welcome} */ (
-      /** @type {CustomEvent} */ (e).detail
-    );
-    myId = body.you.id;
+  on(conn, "waiting", (body) => {
+    $("waiting").hidden = false;
+    $("call").hidden = true;
+    $("waiting-title").textContent = body.session.title;
+  });
+  on(conn, "welcome", (/** @type {import("./protocol.js").Welcome} */ body) => {
+    $("waiting").hidden = true;
+    $("call").hidden = false;
+    state.myId = body.you.id;
+    state.myRole = body.you.role;
     $("session-title").textContent = body.session.title;
-    participants.clear();
-    tracks.clear();
-    for (const p of body.participants) participants.set(p.id, p);
-    for (const t of body.tracks) tracks.set(t.id, t);
+    state.locked = body.session.locked;
+    state.chatEnabled = body.session.chatEnabled;
+    state.participants = new Map(body.participants.map((p) => [p.id, p]));
+    state.tracks = new Map(body.tracks.map((t) => [t.id, t]));
+    state.waiting = body.waiting ?? [];
+    state.hands = body.hands ?? [];
+    state.handRaised = body.hand;
     // Tell the others what our lobby choices were.
-    conn.socket?.emit("media-state", { mic: micOn ? "live" : "off", camera: cameraOn ? "live" : "off" });
-    render();
-  });
-  for (const name of ["participant-joined", "participant-updated"]) {
-    conn.addEventListener(name, (e) => {
-      const p = /** @type {Participant} */ (/** @type {CustomEvent} */ (e).detail);
-      participants.set(p.id, p);
-      render();
+    if (body.you.role !== "observer") conn.send("media-state", {
+      mic: conn.sending.mic ? "live" : "off",
+      camera: conn.sending.camera ? "live" : "off",
     });
-  }
-  conn.addEventListener("participant-left", (e) => {
-    participants.delete(/** @type {CustomEvent} */ (e).detail.id);
-    render();
   });
-  conn.addEventListener("track-published", (e) => {
-    const t = /** @type {Track} */ (/** @type {CustomEvent} */ (e).detail);
-    tracks.set(t.id, t);
-    render();
+  on(conn, "participant-joined", (/** @type {Participant} */ p) => state.participants.set(p.id, p));
+  on(conn, "participant-updated", (/** @type {Participant} */ p) => state.participants.set(p.id, p));
+  on(conn, "participant-left", (body) => state.participants.delete(body.id));
+  on(conn, "track-published", (/** @type {Track} */ t) => state.tracks.set(t.id, t));
+  on(conn, "track-unpublished", (body) => state.tracks.delete(body.id));
+  on(conn, "remote-tracks", (tracks) => (state.remoteTracks = tracks));
+  on(conn, "waiting-room", (body) => (state.waiting = body.waiting));
+  on(conn, "session-settings", (body) => {
+    state.locked = body.locked;
+    state.chatEnabled = body.chatEnabled;
   });
-  conn.addEventListener("track-unpublished", (e) => {
-    tracks.delete(/** @type {CustomEvent} */ (e).detail.id);
-    render();
+  on(conn, "hands", (body) => (state.hands = body.queue));
+  on(conn, "hand", (body) => (state.handRaised = body.raised));
+  on(conn, "chat-message", (message) => {
+    state.chat.push(message);
+    state.chat = state.chat.slice(-200);
   });
-  conn.addEventListener("remote-tracks", (e) => {
-    remoteTracks = /** @type {CustomEvent} */ (e).detail;
-    render();
+  on(conn, "muted", (body) => {
+    updateToolbar();
+    notify(`${body.by} muted your microphone.`, undefined, "muted");
   });
+  on(conn, "camera-stopped", (body) => {
+    updateToolbar();
+    notify(`${body.by} turned your camera off.`, undefined, "camera-stopped");
+  });
+  on(conn, "unmute-requested", (body) =>
+    notify(
+      `${body.by} asks you to unmute.`,
+      { label: "Unmute", run: () => setSending("mic", true) },
+      "unmute-requested",
+    ),
+  );
+  on(conn, "break-requested", (body) =>
+    notify(`${body.name} needs a break.`, undefined, "break-requested"),
+  );
+  on(conn, "denied", (body) =>
+    showEnded("You were not let in", body.message || LEFT_REASONS.denied),
+  );
   conn.addEventListener("state", (e) => showState(/** @type {CustomEvent} */ (e).detail));
   conn.addEventListener("refused", (e) => {
     const { code, message } = /** @type {CustomEvent} */ (e).detail;
     showEnded("Could not join", REFUSALS[code] ?? message);
   });
   conn.addEventListener("session-left", (e) => {
-    const reason = /** @type {CustomEvent} */ (e).detail.reason;
-    showEnded("You are no longer in the session", LEFT_REASONS[reason] ?? reason);
+    const { reason, by } = /** @type {CustomEvent} */ (e).detail;
+    const detail = LEFT_REASONS[reason] ?? reason;
+    showEnded("You are no longer in the session", by ? `${detail} (${by})` : detail);
   });
   conn.addEventListener("session-ended", () => showEnded("The session has ended", ""));
   conn.addEventListener("protocol-error", (e) => {
-    console.warn("server said", /** @type {CustomEvent} */ (e).detail);
+    const body = /** @type {CustomEvent} */ (e).detail;
+    if (body.code === "not_permitted" || body.code === "rate_limited") {
+      notify(body.message, undefined, "error");
+    }
   });
   conn.start({ mic, camera });
   updateToolbar();
 }
 
-/** @param {string} state */
-function showState(state) {
+/**
+ * @param {"mic" | "camera"} source
+ * @param {boolean} on
+ */
+async function setSending(source, on) {
+  await state.connection?.setSending(source, on);
+  updateToolbar();
+  render();
+}
+
+/** @param {string} connectionState */
+function showState(connectionState) {
   const el = $("status");
-  el.dataset.state = state;
-  el.textContent = {
-    connecting: "Connecting…",
-    connected: "Connected",
-    reconnecting: "Reconnecting…",
-    disconnected: "Disconnected",
-  }[state] ?? state;
+  el.dataset.state = connectionState;
+  el.textContent =
+    {
+      connecting: "Connecting…",
+      connected: "Connected",
+      reconnecting: "Reconnecting…",
+      disconnected: "Disconnected",
+    }[connectionState] ?? connectionState;
 }
 
 function updateToolbar() {
+  const connection = state.connection;
   if (!connection) return;
   const micOn = connection.sending.mic;
   const cameraOn = connection.sending.camera;
-  const micButton = $("toggle-mic");
-  micButton.textContent = micOn ? "Mute" : "Unmute";
-  micButton.setAttribute("aria-pressed", String(!micOn));
-  const cameraButton = $("toggle-camera");
-  cameraButton.textContent = cameraOn ? "Stop video" : "Start video";
-  cameraButton.setAttribute("aria-pressed", String(!cameraOn));
+  $("toggle-mic").textContent = micOn ? "Mute" : "Unmute";
+  $("toggle-mic").setAttribute("aria-pressed", String(!micOn));
+  $("toggle-camera").textContent = cameraOn ? "Stop video" : "Start video";
+  $("toggle-camera").setAttribute("aria-pressed", String(!cameraOn));
 }
 
-$("toggle-mic").addEventListener("click", async () => {
-  if (!connection) return;
-  await connection.setSending("mic", !connection.sending.mic);
-  updateToolbar();
-  render();
-});
-$("toggle-camera").addEventListener("click", async () => {
-  if (!connection) return;
-  await connection.setSending("camera", !connection.sending.camera);
-  updateToolbar();
-  render();
-});
-$("leave").addEventListener("click", () => {
-  connection?.leave();
-  showEnded("You have left the session", "You can close this tab.");
-});
-
-// -- grid ----------------------------------------------------------------------
-
-/**
- * The tile of one participant, created on first use.
- * @param {string} id
- * @returns {HTMLElement}
- */
-function tileFor(id) {
-  let tile = /** @type {HTMLElement | null} */ (
-    document.querySelector(`.tile[data-participant="${CSS.escape(id)}"]`)
-  );
-  if (!tile) {
-    tile = document.createElement("div");
-    tile.className = "tile";
-    tile.dataset.participant = id;
-    const video = document.createElement("video");
-    video.autoplay = true;
-    video.playsInline = true;
-    video.muted = true; // sound plays through the <audio> element
-    const audio = document.createElement("audio");
-    audio.autoplay = true;
-    const avatar = document.createElement("div");
-    avatar.className = "avatar";
-    const label = document.createElement("span");
-    label.className = "label";
-    tile.append(video, audio, avatar, label);
-    $("grid").append(tile);
-  }
-  return tile;
-}
-
-/**
- * @param {HTMLMediaElement} element
- * @param {MediaStreamTrack | null} track
- */
-function attach(element, track) {
-  const current = /** @type {MediaStream | null} */ (element.srcObject);
-  if ((current?.getTracks()[0] ?? null) === track) return;
-  element.srcObject = track ? new MediaStream([track]) : null;
-  if (track) element.play().catch(() => {});
-}
-
-function render() {
-  const grid = $("grid");
-  const present = new Set(participants.keys());
-  for (const tile of Array.from(grid.querySelectorAll(".tile"))) {
-    const id = /** @type {HTMLElement} */ (tile).dataset.participant ?? "";
-    if (!present.has(id)) tile.remove();
-  }
-  for (const p of participants.values()) {
-    const tile = tileFor(p.id);
-    const self = p.id === myId;
-    const video = /** @type {HTMLVideoElement} */ (tile.querySelector("video"));
-    const audio = /** @type {HTMLAudioElement} */ (tile.querySelector("audio"));
-    const label = /** @type {HTMLElement} */ (tile.querySelector(".label"));
-    const avatar = /** @type {HTMLElement} */ (tile.querySelector(".avatar"));
-    /** @type {MediaStreamTrack | null} */
-    let cameraTrack = null;
-    /** @type {MediaStreamTrack | null} */
-    let micTrack = null;
-    if (self) {
-      cameraTrack = connection?.sending.camera ? (connection.local.camera ?? null) : null;
-    } else {
-      for (const t of tracks.values()) {
-        if (t.participant !== p.id) continue;
-        const remote = remoteTracks.get(t.id) ?? null;
-        if (t.source === "camera") cameraTrack = remote;
-        if (t.source === "mic") micTrack = remote;
-      }
-    }
-    const cameraOn = self ? Boolean(connection?.sending.camera) : p.camera === "live";
-    const micOn = self ? Boolean(connection?.sending.mic) : p.mic === "live";
-    attach(video, cameraOn ? cameraTrack : null);
-    attach(audio, micTrack);
-    tile.dataset.video = cameraOn && cameraTrack ? "on" : "off";
-    avatar.hidden = Boolean(cameraOn && cameraTrack);
-    avatar.textContent = p.name.slice(0, 1).toUpperCase();
-    label.textContent = self ? `${p.name} (you)` : p.name;
-    label.classList.toggle("mic-off", !micOn);
-    label.classList.toggle("reconnecting", p.connection === "reconnecting");
-    tile.classList.toggle("self", self);
-  }
+$("toggle-mic").addEventListener("click", () =>
+  setSending("mic", !state.connection?.sending.mic),
+);
+$("toggle-camera").addEventListener("click", () =>
+  setSending("camera", !state.connection?.sending.camera),
+);
+for (const id of ["leave", "waiting-leave"]) {
+  $(id).addEventListener("click", () => {
+    state.connection?.leave();
+    showEnded("You have left the session", "You can close this tab.");
+  });
 }
 
 /**
@@ -312,39 +273,25 @@ function render() {
  * @param {string} detail
  */
 function showEnded(title, detail) {
-  $("lobby").hidden = true;
-  $("call").hidden = true;
+  for (const id of ["lobby", "call", "waiting"]) $(id).hidden = true;
   $("ended").hidden = false;
   $("ended-title").textContent = title;
   $("ended-detail").textContent = detail;
   localStream?.getTracks().forEach((t) => t.stop());
 }
 
-// For tests and troubleshooting: what this page is playing, without personal data.
+// For tests and troubleshooting: what this page plays, without personal data.
 /** @type {any} */ (window).peercircle = {
-  /** @returns {Record<string, {video: string, frames: number, width: number}>} */
-  tiles() {
-    /** @type {Record<string, {video: string, frames: number, width: number}>} */
-    const out = {};
-    for (const tile of Array.from(document.querySelectorAll(".tile"))) {
-      const el = /** @type {HTMLElement} */ (tile);
-      const video = /** @type {HTMLVideoElement} */ (el.querySelector("video"));
-      out[el.dataset.participant ?? ""] = {
-        video: el.dataset.video ?? "off",
-        frames: video.getVideoPlaybackQuality().totalVideoFrames,
-        width: video.videoWidth,
-      };
-    }
-    return out;
-  },
-  /** Inbound media per remote track id: packets, decoded video frames, audio samples. */
+  tiles: describeTiles,
+  /** Inbound media per remote track id: packets, bytes, decoded frames, audio samples. */
   async inbound() {
     /** @type {Record<string, Record<string, number>>} */
     const out = {};
+    const connection = state.connection;
     const pc = connection?.pc;
-    if (!pc) return out;
+    if (!pc || !connection) return out;
     for (const t of pc.getTransceivers()) {
-      const trackId = connection?.remoteTracks && [...connection.remoteTracks].find(
+      const trackId = [...connection.remoteTracks].find(
         ([, track]) => track === t.receiver.track,
       )?.[0];
       if (!trackId) continue;
@@ -354,6 +301,7 @@ function showEnded(title, detail) {
           out[trackId] = {
             video: t.receiver.track.kind === "video" ? 1 : 0,
             packets: s.packetsReceived ?? 0,
+            bytes: s.bytesReceived ?? 0,
             audioSamples: s.totalSamplesReceived ?? 0,
             framesDecoded: s.framesDecoded ?? 0,
             keyFramesDecoded: s.keyFramesDecoded ?? 0,
@@ -364,8 +312,9 @@ function showEnded(title, detail) {
     }
     return out;
   },
-  state: () => connection?.state ?? "lobby",
-  me: () => myId,
+  state: () => state.connection?.state ?? "lobby",
+  me: () => state.myId,
 };
 
+setUpPanel();
 openLobby();

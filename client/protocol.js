@@ -12,14 +12,19 @@ export const PROTOCOL_VERSION = 1;
 /** @typedef {{id: string, participant: string, kind: "audio" | "video", source: string}} Track */
 /**
  * @typedef {{protocol: number, you: {id: string, name: string, role: string},
- *   session: {id: string, title: string}, participants: Participant[], tracks: Track[],
- *   iceServers: RTCIceServer[]}} Welcome
+ *   session: {id: string, title: string, locked: boolean, chatEnabled: boolean},
+ *   participants: Participant[], tracks: Track[], iceServers: RTCIceServer[],
+ *   hand: boolean, hands?: string[], waiting?: Participant[]}} Welcome
  */
 /**
  * @typedef {{revision: number, sdp: string, publish: Record<string, string>,
  *   receive: Record<string, string | null>}} Offer
  */
 /** @typedef {{code: string, message: string, event?: string}} ProtocolErrorBody */
+/**
+ * @typedef {{id: number, from: string, fromName: string, to: "room" | "facilitators",
+ *   text: string, at: number}} ChatMessage
+ */
 /**
  * @typedef {"connecting" | "connected" | "reconnecting" | "disconnected"} ConnectionState
  */
@@ -127,12 +132,30 @@ export class CallConnection extends EventTarget {
       }
       this.emit("protocol-error", body);
     });
+    socket.on("muted", (/** @type {{by: string}} */ body) => {
+      // The server no longer forwards our mic; stop sending it too.
+      this.setSending("mic", false, false).catch(() => {});
+      this.emit("muted", body);
+    });
+    socket.on("camera-stopped", (/** @type {{by: string}} */ body) => {
+      this.setSending("camera", false, false).catch(() => {});
+      this.emit("camera-stopped", body);
+    });
     for (const name of [
       "participant-joined",
       "participant-updated",
       "participant-left",
       "track-published",
       "track-unpublished",
+      "waiting",
+      "denied",
+      "waiting-room",
+      "session-settings",
+      "unmute-requested",
+      "hands",
+      "hand",
+      "chat-message",
+      "break-requested",
     ]) {
       socket.on(name, (/** @type {unknown} */ body) => this.emit(name, body));
     }
@@ -233,8 +256,9 @@ export class CallConnection extends EventTarget {
    * Start or stop sending a source (mute, camera off); tells the others.
    * @param {Source} source
    * @param {boolean} on
+   * @param {boolean} [announce] tell the server (not when it told us)
    */
-  async setSending(source, on) {
+  async setSending(source, on, announce = true) {
     this.sending[source] = on;
     const pc = this.pc;
     const mid = this.publishMids[source];
@@ -242,7 +266,44 @@ export class CallConnection extends EventTarget {
     if (transceiver) {
       await transceiver.sender.replaceTrack(on ? this.local[source] : null);
     }
-    this.socket?.emit("media-state", { [source]: on ? "live" : "off" });
+    if (announce) {
+      this.socket?.emit("media-state", { [source]: on ? "live" : "off" });
+    }
+  }
+
+  // -- moderation and participation (docs/PROTOCOL.md) --------------------------
+
+  /** @param {string} participant */
+  admit(participant) { this.send("admit", { participant }); }
+  /** @param {string} participant @param {string} [message] */
+  deny(participant, message = "") { this.send("deny", { participant, message }); }
+  /** @param {boolean} locked */
+  lock(locked) { this.send("lock", { locked }); }
+  /** @param {string} participant */
+  mute(participant) { this.send("mute", { participant }); }
+  muteAll() { this.send("mute-all", {}); }
+  /** @param {string} participant */
+  askUnmute(participant) { this.send("ask-unmute", { participant }); }
+  /** @param {string} participant */
+  stopCamera(participant) { this.send("stop-camera", { participant }); }
+  /** @param {string} participant */
+  remove(participant) { this.send("remove", { participant }); }
+  endSession() { this.send("end-session", {}); }
+  raiseHand() { this.send("raise-hand", {}); }
+  /** @param {string} [participant] someone else's hand (facilitators) */
+  lowerHand(participant) { this.send("lower-hand", participant ? { participant } : {}); }
+  /** @param {"room" | "facilitators"} to @param {string} text */
+  chat(to, text) { this.send("chat", { to, text }); }
+  /** @param {boolean} enabled */
+  setChat(enabled) { this.send("set-chat", { enabled }); }
+  signalBreak() { this.send("break", {}); }
+
+  /**
+   * @param {string} event
+   * @param {Record<string, unknown>} body
+   */
+  send(event, body) {
+    this.socket?.emit(event, body);
   }
 
   /**

@@ -11,11 +11,13 @@ from typing import Any
 from aiohttp import web
 
 from .config import Settings
+from .domain.audit import verify_chain
 from .domain.errors import NotFound
 from .domain.model import MAIN_ROOM
 from .domain.roles import Role
 from .domain.session import Session
 from .host import SessionRegistry
+from .store import SessionStore
 from .tokens import JoinGrant, TokenSigner, clean_display_name, new_participant_id
 
 MAX_BODY_BYTES = 16 * 1024
@@ -73,7 +75,9 @@ class AdminApi:
         registry: SessionRegistry,
         signer: TokenSigner,
         metrics: Callable[[], dict[str, int]],
+        store: SessionStore,
     ) -> None:
+        self._store = store
         self._settings = settings
         self._registry = registry
         self._signer = signer
@@ -89,6 +93,7 @@ class AdminApi:
             web.get("/api/sessions/{session_id}", guard(self.get_session)),
             web.post("/api/sessions/{session_id}/links", guard(self.create_link)),
             web.post("/api/sessions/{session_id}/end", guard(self.end_session)),
+            web.get("/api/sessions/{session_id}/audit", guard(self.audit)),
             web.get("/api/metrics", guard(self.metrics)),
         ]
 
@@ -146,6 +151,15 @@ class AdminApi:
         await host.run(lambda s, now: s.end())
         return web.json_response(session_state(host.session))
 
+    async def audit(self, request: web.Request) -> web.Response:
+        """GET /api/sessions/{id}/audit: the append-only, hash-chained audit log."""
+        host = await self._registry.get(request.match_info["session_id"])
+        records = await self._store.read_audit(host.session.id)
+        broken = verify_chain(records)
+        return web.json_response(
+            {"records": records, "chain": "intact" if broken is None else f"broken at {broken}"}
+        )
+
     async def metrics(self, request: web.Request) -> web.Response:
         """GET /api/metrics: media counters (video encodes and decodes stay at zero)."""
         return web.json_response(self._metrics())
@@ -160,7 +174,11 @@ def mint_link(
     ttl = body.get("ttl_s", settings.token_ttl_s)
     if not isinstance(ttl, int) or not 60 <= ttl <= MAX_LINK_TTL_S:
         raise ValueError(f"ttl_s: must be an integer from 60 to {MAX_LINK_TTL_S}")
-    grant = JoinGrant(session_id, new_participant_id(), name, role, time.time() + ttl)
+    admitted = body.get("admitted", False)
+    if not isinstance(admitted, bool):
+        raise ValueError("admitted: must be true or false")
+    now = time.time()
+    grant = JoinGrant(session_id, new_participant_id(), name, role, now + ttl, admitted, now)
     token = signer.mint(grant)
     return {
         "participant_id": grant.participant_id,
@@ -168,6 +186,7 @@ def mint_link(
         "name": name,
         "token": token,
         # The token rides in the fragment, which browsers never send to a server.
+        "admitted": admitted,
         "url": f"{settings.base_url}/join#t={token}",
         "expires_at": int(grant.expires_at),
     }
@@ -283,6 +302,7 @@ OPENAPI: dict[str, Any] = {
                         "name": {"type": "string", "minLength": 1, "maxLength": 64},
                         "role": {"type": "string", "enum": [r.value for r in Role]},
                         "ttl_s": {"type": "integer", "minimum": 60, "maximum": MAX_LINK_TTL_S},
+                        "admitted": {"type": "boolean", "description": "skip the waiting room"},
                     },
                 },
             ),
@@ -290,6 +310,20 @@ OPENAPI: dict[str, Any] = {
         "/api/sessions/{session_id}/end": {
             "parameters": _SESSION_ID,
             "post": _op("End the session for everyone", 200, _SESSION),
+        },
+        "/api/sessions/{session_id}/audit": {
+            "parameters": _SESSION_ID,
+            "get": _op(
+                "Export the session's audit log (hash-chained, opaque ids only)",
+                200,
+                {
+                    "type": "object",
+                    "properties": {
+                        "records": {"type": "array", "items": {"type": "object"}},
+                        "chain": {"type": "string"},
+                    },
+                },
+            ),
         },
         "/api/metrics": {
             "get": _op("Media counters of this process", 200, {"type": "object"}),

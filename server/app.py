@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import socketio
@@ -85,7 +87,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     signaling = Signaling(sio, registry, bridge, signer, settings)
     bridge.attach(media, signaling.send_offer, signaling.restart_media)
     # Present first, so clients hear of a change before media follows it.
-    listeners += [signaling.present, bridge.on_events]
+    listeners += [signaling.presenter.present, bridge.on_events]
 
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     app[SETTINGS] = settings
@@ -99,7 +101,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     def metrics() -> dict[str, int]:
         return media.stats() | {"connections": signaling.connection_count()}
 
-    api = AdminApi(settings, registry, signer, metrics)
+    api = AdminApi(settings, registry, signer, metrics, store)
     app.add_routes(api.routes())
     app.add_routes(
         [
@@ -112,6 +114,13 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         ]
     )
 
+    async def purge_loop(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.ensure_future(_purge_periodically(store, settings))
+        yield
+        task.cancel()
+
+    app.cleanup_ctx.append(purge_loop)
+
     async def shutdown(app: web.Application) -> None:
         registry.close()
         await media.close()
@@ -119,6 +128,19 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
 
     app.on_shutdown.append(shutdown)
     return app
+
+
+async def _purge_periodically(store: SessionStore, settings: Settings) -> None:
+    """Drop audit records past their retention, at start and then hourly."""
+    while True:
+        cutoff = time.time() - settings.audit_retention_days * 86400
+        try:
+            dropped = await store.purge_audit(cutoff)
+            if dropped:
+                log.info("retention: dropped %d audit records", dropped)
+        except Exception:
+            log.exception("retention purge failed")
+        await asyncio.sleep(3600)
 
 
 def _page(name: str) -> Handler:

@@ -56,6 +56,18 @@ class MediaBridge:
         await self.media.close_peer(participant_id)
         self._peer_session.pop(participant_id, None)
 
+    async def accept_answer(self, participant_id: str, revision: int, sdp: str) -> None:
+        """Apply a client's answer (KeyError: no peer)."""
+        assert self.media is not None
+        await self.media.accept_answer(participant_id, revision, sdp)
+
+    async def add_ice_candidate(
+        self, participant_id: str, candidate: str | None, sdp_mid: str | None, index: int | None
+    ) -> None:
+        """Add a trickled client candidate (KeyError: no peer)."""
+        assert self.media is not None
+        await self.media.add_ice_candidate(participant_id, candidate, sdp_mid, index)
+
     # -- session events -> media ------------------------------------------------
 
     async def on_events(self, session: Session, events: list[Event]) -> None:

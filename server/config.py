@@ -30,6 +30,7 @@ class Settings:
     ping_interval_s: float = 5.0
     ping_timeout_s: float = 5.0
     max_participants: int = 30
+    audit_retention_days: float = 365.0
     demo: bool = False
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -81,6 +82,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("TOKEN_TTL_S", int),
         ("MAX_PARTICIPANTS", int),
         ("RECONNECT_GRACE_S", float),
+        ("AUDIT_RETENTION_DAYS", float),
         ("PING_INTERVAL_S", float),
         ("PING_TIMEOUT_S", float),
     ):

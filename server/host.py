@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 
+from .domain.audit import GENESIS, audit_entry, chain_record
 from .domain.errors import NotFound
 from .domain.events import Event
 from .domain.session import Session
@@ -37,16 +38,37 @@ class SessionHost:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._timers: set[asyncio.TimerHandle] = set()
+        # (seq, hash) of the last audit record; read from the store on first use.
+        self._audit_head: tuple[int, str] | None = None
 
     async def run(self, command: Command) -> list[Event]:
         """Apply `command` to the session; store it and tell the listeners."""
         async with self._lock:
-            events = command(self.session, self._clock())
+            now = self._clock()
+            events = command(self.session, now)
             if events:
                 await self._store.save_session(self.session.to_record())
+                await self._audit(events, now)
                 for listener in self._listeners:
                     await listener(self.session, events)
             return events
+
+    async def _audit(self, events: list[Event], now: float) -> None:
+        """Append one chained record per audited event."""
+        entries = [e for e in map(audit_entry, events) if e is not None]
+        if not entries:
+            return
+        if self._audit_head is None:
+            records = await self._store.read_audit(self.session.id)
+            last = records[-1] if records else None
+            self._audit_head = (last["seq"], last["hash"]) if last else (0, GENESIS)
+        seq, previous = self._audit_head
+        for entry in entries:
+            seq += 1
+            record = chain_record(previous, seq, self.session.id, now, entry)
+            await self._store.append_audit(self.session.id, record)
+            previous = record["hash"]
+        self._audit_head = (seq, previous)
 
     def run_later(self, delay_s: float, command: Command) -> None:
         """Run `command` after `delay_s` seconds (e.g. a reconnect grace period)."""

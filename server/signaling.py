@@ -1,67 +1,56 @@
-"""socket.io namespace: authenticate, parse, submit to the host, present the results."""
+"""socket.io namespace: authenticate, parse, submit to the host. Errors become `error`
+events here, and only here; what changed is told by the presenter."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
 
 from .bridge import MediaBridge
 from .config import Settings
-from .domain.errors import NotFound, PeerCircleError, ProtocolError, RateLimited, UserError
-from .domain.events import (
-    Event,
-    ParticipantJoined,
-    ParticipantLeft,
-    ParticipantUpdated,
-    SessionEnded,
-    TrackPublished,
-    TrackUnpublished,
+from .connections import Connection, ConnectionRegistry, call_room, facilitator_room
+from .domain.errors import (
+    NotFound,
+    NotPermitted,
+    PeerCircleError,
+    ProtocolError,
+    RateLimited,
+    UserError,
 )
 from .domain.model import Presence
 from .domain.roles import Action, may
 from .domain.session import Session
-from .host import SessionRegistry
-from .tokens import JoinGrant, TokenRefused, TokenSigner
+from .host import Command, SessionHost, SessionRegistry
+from .presenter import Presenter, session_settings, waiting_room
+from .tokens import TokenRefused, TokenSigner
 from .wire import (
     PROTOCOL_VERSION,
     parse_answer,
+    parse_chat,
+    parse_deny,
     parse_empty,
+    parse_flag,
     parse_ice_candidate,
     parse_join,
     parse_media_state,
+    parse_optional_target,
+    parse_target,
 )
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[["Signaling", "Connection", Any], Awaitable[None]]
-
-
-@dataclass
-class Connection:
-    """One socket of one participant, bound to the grant of its verified token."""
-
-    sid: str
-    grant: JoinGrant
-    joined: bool = False
-
-    @property
-    def participant_id(self) -> str:
-        return self.grant.participant_id
-
-    @property
-    def room(self) -> str:
-        return f"session:{self.grant.session_id}"
+Handler = Callable[["Signaling", Connection, Any], Awaitable[None]]
+# Events a participant in the waiting room may send.
+WAITING_ROOM_EVENTS = frozenset({"join", "leave"})
 
 
 class Signaling:
-    """The socket.io side of PeerCircle. Errors become `error` events here, and only here."""
+    """The socket.io side of PeerCircle."""
 
     def __init__(
         self,
@@ -76,9 +65,8 @@ class Signaling:
         self._bridge = bridge
         self._signer = signer
         self._settings = settings
-        self._connections: dict[str, Connection] = {}
-        self._sid_of: dict[str, str] = {}
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self.connections = ConnectionRegistry()
+        self.presenter = Presenter(sio, self.connections, self._enter_call)
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
         for event, handler in _HANDLERS.items():
@@ -99,48 +87,62 @@ class Signaling:
                 host = await self._registry.get(grant.session_id)
             except NotFound as exc:
                 raise TokenRefused("session_unknown", "this session does not exist") from exc
-            if host.session.ended:
-                raise TokenRefused("session_ended", "this session has ended")
+            refusal = host.session.entry_refusal(grant.participant_id)
+            if refusal is not None:
+                raise TokenRefused(refusal, _REFUSAL_TEXT[refusal])
             if not may(grant.role, Action.JOIN):
                 raise TokenRefused("not_permitted", "this token cannot join the call")
-            present = [p for p in host.session.participants() if p.id != grant.participant_id]
-            if len(present) >= self._settings.max_participants:
+            others = [p for p in host.session.participants() if p.id != grant.participant_id]
+            if len(others) >= self._settings.max_participants:
                 raise TokenRefused("session_full", "this session is full")
         except TokenRefused as refused:
             log.info("connection refused: %s", refused.code)
             raise socketio.exceptions.ConnectionRefusedError(
                 refused.message, {"code": refused.code, "message": refused.message}
             ) from None
-        self._connections[sid] = Connection(sid, grant)
+        self.connections.add(Connection(sid, grant))
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
-        conn = self._connections.pop(sid, None)
-        if conn is None or not conn.joined:
-            return
-        if self._sid_of.get(conn.participant_id) != sid:
-            return  # replaced by a newer connection of the same person
-        del self._sid_of[conn.participant_id]
+        conn = self.connections.get(sid)
+        current = conn is not None and self.connections.is_current(conn)
+        self.connections.remove(sid)
+        if conn is None or not conn.joined or not current:
+            return  # never joined, or replaced by a newer connection of the same person
         await self._bridge.close_peer(conn.participant_id)
-        host = await self._registry.get(conn.grant.session_id)
+        host = await self._registry.get(conn.session_id)
         pid = conn.participant_id
         try:
             await host.run(lambda s, now: s.drop(pid, now))
-        except NotFound:
-            return  # already left or removed
+        except (NotFound, UserError):
+            return  # already gone
         grace = self._settings.reconnect_grace_s
         host.run_later(grace, lambda s, now: s.expire_dropped(now, grace))
+
+    async def _enter_call(self, conn: Connection, session: Session) -> None:
+        """The participant is in the call now: rooms, welcome, media."""
+        if conn.in_call:
+            return
+        conn.in_call = True
+        await self._sio.enter_room(conn.sid, call_room(session.id))
+        if conn.moderates:
+            await self._sio.enter_room(conn.sid, facilitator_room(session.id))
+        await self._sio.emit("welcome", self._welcome(session, conn), to=conn.sid)
+        await self._bridge.open_peer(session.id, conn.participant_id, conn.publish)
 
     # -- dispatch ----------------------------------------------------------------
 
     def _dispatch(self, event: str, handler: Handler) -> Callable[[str, Any], Awaitable[None]]:
         @functools.wraps(handler)
         async def run(sid: str, data: Any = None) -> None:
-            conn = self._connections.get(sid)
+            conn = self.connections.get(sid)
             if conn is None:
                 return
             try:
                 if event != "join" and not conn.joined:
                     raise UserError("send join first")
+                if event not in WAITING_ROOM_EVENTS and not conn.in_call:
+                    raise NotPermitted("you are in the waiting room")
+                conn.limits.check(event)
                 await handler(self, conn, data)
             except PeerCircleError as error:
                 await self._error(sid, error.code, error.message, event)
@@ -156,23 +158,19 @@ class Signaling:
     async def _error(self, sid: str, code: str, message: str, event: str) -> None:
         await self._sio.emit("error", {"code": code, "message": message, "event": event}, to=sid)
 
-    # -- handlers ----------------------------------------------------------------
+    async def _host(self, conn: Connection) -> SessionHost:
+        return await self._registry.get(conn.session_id)
+
+    async def _run(self, conn: Connection, command: Command) -> None:
+        await (await self._host(conn)).run(command)
+
+    # -- arriving and leaving --------------------------------------------------------
 
     async def join(self, conn: Connection, data: Any) -> None:
-        """`join`: become present; get a welcome and a fresh media offer."""
+        """`join`: knock; come in (welcome + offer) or wait."""
         request = parse_join(data)
-        pid = conn.participant_id
-        old_sid = self._sid_of.get(pid)
-        if old_sid is not None and old_sid != conn.sid:
-            await self._replace(old_sid)
-        host = await self._registry.get(conn.grant.session_id)
         grant = conn.grant
-        await host.run(lambda s, now: s.join(pid, grant.name, grant.role, now))
-        conn.joined = True
-        self._sid_of[pid] = conn.sid
-        await self._sio.enter_room(conn.sid, conn.room)
-        await self._sio.emit("welcome", self._welcome(host.session, conn), to=conn.sid)
-        publish = [
+        conn.publish = [
             source
             for source, wanted, action in (
                 ("mic", request.mic, Action.PUBLISH_MIC),
@@ -180,13 +178,41 @@ class Signaling:
             )
             if wanted and may(grant.role, action)
         ]
-        await self._bridge.open_peer(grant.session_id, pid, publish)
+        replaced = self.connections.make_current(conn)
+        if replaced is not None:
+            await self._replace(replaced)
+        conn.joined = True
+        conn.in_call = False
+        host = await self._host(conn)
+        pid = grant.participant_id
+        await host.run(lambda s, now: s.join(pid, grant.name, grant.role, now, grant.pre_admitted))
+        if host.session.participant(pid).presence is Presence.PRESENT:
+            await self._enter_call(conn, host.session)
+
+    async def leave(self, conn: Connection, data: Any) -> None:
+        """`leave`: go now, without a grace period."""
+        parse_empty(data)
+        pid = conn.participant_id
+        await self._bridge.close_peer(pid)
+        await self._run(conn, lambda s, now: s.leave(pid))
+        conn.joined = False
+        await self._sio.emit("session-left", {"reason": "left"}, to=conn.sid)
+        await self._sio.disconnect(conn.sid)
+
+    async def _replace(self, old_sid: str) -> None:
+        old = self.connections.remove(old_sid)
+        if old is not None:
+            await self._bridge.close_peer(old.participant_id)
+            await self._sio.emit("session-left", {"reason": "replaced"}, to=old_sid)
+            await self._sio.disconnect(old_sid)
+
+    # -- media -------------------------------------------------------------------------
 
     async def answer(self, conn: Connection, data: Any) -> None:
         """`answer`: the client's answer to our latest offer."""
         answer = parse_answer(data)
         try:
-            await self._media().accept_answer(conn.participant_id, answer.revision, answer.sdp)
+            await self._bridge.accept_answer(conn.participant_id, answer.revision, answer.sdp)
         except KeyError as exc:
             raise UserError("no media connection: send join") from exc
         except LookupError as exc:
@@ -198,7 +224,7 @@ class Signaling:
         """`ice-candidate`: a trickled browser candidate."""
         cand = parse_ice_candidate(data)
         try:
-            await self._media().add_ice_candidate(
+            await self._bridge.add_ice_candidate(
                 conn.participant_id, cand.candidate, cand.sdp_mid, cand.sdp_mline_index
             )
         except KeyError as exc:
@@ -209,124 +235,156 @@ class Signaling:
             raise ProtocolError(f"candidate: {exc}"[:200]) from exc
 
     async def media_state(self, conn: Connection, data: Any) -> None:
-        """`media-state`: the participant muted/unmuted or turned the camera off/on."""
+        """`media-state`: the participant muted/unmuted or turned their camera off/on."""
         state = parse_media_state(data)
-        host = await self._registry.get(conn.grant.session_id)
         pid = conn.participant_id
-        await host.run(lambda s, now: s.set_media_state(pid, state.mic, state.camera))
+        await self._run(conn, lambda s, now: s.set_media_state(pid, state.mic, state.camera))
 
-    async def leave(self, conn: Connection, data: Any) -> None:
-        """`leave`: go now, without a grace period."""
+    # -- moderation ----------------------------------------------------------------------
+
+    async def admit(self, conn: Connection, data: Any) -> None:
+        """`admit`: let someone in from the waiting room."""
+        target = parse_target(data).participant
+        await self._run(conn, lambda s, now: s.admit(conn.participant_id, target))
+
+    async def deny(self, conn: Connection, data: Any) -> None:
+        """`deny`: turn someone away from the waiting room."""
+        deny = parse_deny(data)
+        await self._run(
+            conn, lambda s, now: s.deny(conn.participant_id, deny.participant, deny.message)
+        )
+
+    async def lock(self, conn: Connection, data: Any) -> None:
+        """`lock`: lock or unlock the session."""
+        locked = parse_flag(data, "locked")
+        await self._run(conn, lambda s, now: s.set_locked(conn.participant_id, locked))
+
+    async def mute(self, conn: Connection, data: Any) -> None:
+        """`mute`: mute one participant."""
+        target = parse_target(data).participant
+        await self._run(conn, lambda s, now: s.mute(conn.participant_id, target))
+
+    async def mute_all(self, conn: Connection, data: Any) -> None:
+        """`mute-all`: mute everyone but the facilitators."""
         parse_empty(data)
-        host = await self._registry.get(conn.grant.session_id)
-        pid = conn.participant_id
-        self._sid_of.pop(pid, None)
-        conn.joined = False
-        await self._bridge.close_peer(pid)
-        await host.run(lambda s, now: s.leave(pid))
-        await self._sio.emit("session-left", {"reason": "left"}, to=conn.sid)
-        await self._sio.disconnect(conn.sid)
+        await self._run(conn, lambda s, now: s.mute_all(conn.participant_id))
 
-    # -- presenting --------------------------------------------------------------
+    async def ask_unmute(self, conn: Connection, data: Any) -> None:
+        """`ask-unmute`: ask someone to unmute."""
+        target = parse_target(data).participant
+        await self._run(conn, lambda s, now: s.ask_to_unmute(conn.participant_id, target))
 
-    async def present(self, session: Session, events: list[Event]) -> None:
-        """Host listener: tell the people in the session what changed."""
-        room = f"session:{session.id}"
-        for event in events:
-            if isinstance(event, ParticipantJoined):
-                await self._sio.emit("participant-joined", event.participant.to_wire(), room=room)
-            elif isinstance(event, ParticipantUpdated):
-                await self._sio.emit("participant-updated", event.participant.to_wire(), room=room)
-            elif isinstance(event, ParticipantLeft):
-                await self._sio.emit(
-                    "participant-left",
-                    {"id": event.participant_id, "reason": event.reason},
-                    room=room,
-                )
-                sid = self._sid_of.pop(event.participant_id, None)
-                if sid is not None and event.reason != "left":
-                    await self._sio.emit("session-left", {"reason": event.reason}, to=sid)
-                    await self._sio.leave_room(sid, room)
-            elif isinstance(event, TrackPublished):
-                await self._sio.emit("track-published", event.track.to_wire(), room=room)
-            elif isinstance(event, TrackUnpublished):
-                await self._sio.emit("track-unpublished", {"id": event.track_id}, room=room)
-            elif isinstance(event, SessionEnded):
-                await self._sio.emit("session-ended", {}, room=room)
-                self._background(self._disconnect_room(room))
+    async def stop_camera(self, conn: Connection, data: Any) -> None:
+        """`stop-camera`: turn someone's camera off."""
+        target = parse_target(data).participant
+        await self._run(conn, lambda s, now: s.stop_camera(conn.participant_id, target))
 
-    async def _disconnect_room(self, room: str) -> None:
-        for sid, conn in list(self._connections.items()):
-            if conn.room == room:
-                await self._sio.disconnect(sid)
+    async def remove(self, conn: Connection, data: Any) -> None:
+        """`remove`: remove someone for good."""
+        target = parse_target(data).participant
+        await self._run(conn, lambda s, now: s.remove(conn.participant_id, target))
+
+    async def end_session(self, conn: Connection, data: Any) -> None:
+        """`end-session`: end the session for everyone."""
+        parse_empty(data)
+        await self._run(conn, lambda s, now: s.end(conn.participant_id))
+
+    # -- hands, chat, breaks -----------------------------------------------------------------
+
+    async def raise_hand(self, conn: Connection, data: Any) -> None:
+        """`raise-hand`."""
+        parse_empty(data)
+        await self._run(conn, lambda s, now: s.raise_hand(conn.participant_id))
+
+    async def lower_hand(self, conn: Connection, data: Any) -> None:
+        """`lower-hand`: one's own, or someone else's (facilitators)."""
+        target = parse_optional_target(data)
+        whose = target.participant if target else conn.participant_id
+        await self._run(conn, lambda s, now: s.lower_hand(conn.participant_id, whose))
+
+    async def chat(self, conn: Connection, data: Any) -> None:
+        """`chat`: to the room or to the facilitators."""
+        chat = parse_chat(data)
+        await self._run(
+            conn, lambda s, now: s.post_chat(conn.participant_id, chat.to, chat.text, now)
+        )
+
+    async def set_chat(self, conn: Connection, data: Any) -> None:
+        """`set-chat`: turn group chat on or off."""
+        enabled = parse_flag(data, "enabled")
+        await self._run(conn, lambda s, now: s.set_chat(conn.participant_id, enabled))
+
+    async def signal_break(self, conn: Connection, data: Any) -> None:
+        """`break`: privately tell the facilitators one needs a break."""
+        parse_empty(data)
+        await self._run(conn, lambda s, now: s.signal_break(conn.participant_id, now))
+
+    # -- presenting ----------------------------------------------------------------------
 
     def _welcome(self, session: Session, conn: Connection) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "protocol": PROTOCOL_VERSION,
             "you": {
                 "id": conn.participant_id,
                 "name": conn.grant.name,
                 "role": conn.grant.role.value,
             },
-            "session": {"id": session.id, "title": session.title},
-            "participants": [
-                p.to_wire() for p in session.participants() if p.presence is not Presence.LEFT
-            ],
+            "session": {"id": session.id, "title": session.title, **session_settings(session)},
+            "participants": [p.to_wire() for p in session.participants()],
             "tracks": [t.to_wire() for t in session.tracks()],
             "iceServers": [
                 {"urls": list(s.urls), "username": s.username, "credential": s.credential}
                 for s in self._settings.ice_servers
             ],
+            "hand": conn.participant_id in session.hands(),
         }
-
-    async def _replace(self, old_sid: str) -> None:
-        old = self._connections.pop(old_sid, None)
-        if old is not None:
-            await self._sio.emit("session-left", {"reason": "replaced"}, to=old_sid)
-            await self._sio.disconnect(old_sid)
-
-    # -- media callbacks -----------------------------------------------------------
+        if conn.moderates:
+            body["hands"] = list(session.hands())
+            body.update(waiting_room(session))
+        return body
 
     def send_offer(self, participant_id: str, offer: dict[str, object]) -> None:
         """Deliver a media offer to the participant's current connection."""
-        sid = self._sid_of.get(participant_id)
-        if sid is not None:
-            self._background(self._sio.emit("offer", offer, to=sid))
+        conn = self.connections.current(participant_id)
+        if conn is not None:
+            self.presenter._background(self._sio.emit("offer", offer, to=conn.sid))
 
     def restart_media(self, participant_id: str) -> None:
         """The peer connection failed: ask the client to join again."""
-        sid = self._sid_of.get(participant_id)
-        if sid is not None:
-            self._background(
-                self._sio.emit(
-                    "error",
-                    {
-                        "code": "media_failed",
-                        "message": "media connection failed; rejoin",
-                        "event": "media",
-                    },
-                    to=sid,
-                )
-            )
-
-    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _media(self) -> Any:
-        assert self._bridge.media is not None
-        return self._bridge.media
+        conn = self.connections.current(participant_id)
+        if conn is not None:
+            body = {"code": "media_failed", "message": "media failed; rejoin", "event": "media"}
+            self.presenter._background(self._sio.emit("error", body, to=conn.sid))
 
     def connection_count(self) -> int:
         """Open sockets (for metrics)."""
-        return len(self._connections)
+        return len(self.connections)
 
+
+_REFUSAL_TEXT = {
+    "session_ended": "this session has ended",
+    "removed": "you were removed from this session",
+    "session_locked": "this session is locked; nobody new can join",
+}
 
 _HANDLERS: dict[str, Handler] = {
     "join": Signaling.join,
+    "leave": Signaling.leave,
     "answer": Signaling.answer,
     "ice-candidate": Signaling.ice_candidate,
     "media-state": Signaling.media_state,
-    "leave": Signaling.leave,
+    "admit": Signaling.admit,
+    "deny": Signaling.deny,
+    "lock": Signaling.lock,
+    "mute": Signaling.mute,
+    "mute-all": Signaling.mute_all,
+    "ask-unmute": Signaling.ask_unmute,
+    "stop-camera": Signaling.stop_camera,
+    "remove": Signaling.remove,
+    "end-session": Signaling.end_session,
+    "raise-hand": Signaling.raise_hand,
+    "lower-hand": Signaling.lower_hand,
+    "chat": Signaling.chat,
+    "set-chat": Signaling.set_chat,
+    "break": Signaling.signal_break,
 }

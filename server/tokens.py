@@ -15,6 +15,8 @@ from .domain.roles import Role
 TOKEN_VERSION = 1
 MAX_TOKEN_LENGTH = 2048
 MAX_NAME_LENGTH = 64
+# How far in the future a token's issue time may be (clocks of nodes disagree a little).
+MAX_CLOCK_SKEW_S = 60
 
 
 class TokenRefused(PeerCircleError):
@@ -34,6 +36,8 @@ class JoinGrant:
     name: str
     role: Role
     expires_at: float
+    pre_admitted: bool = False
+    issued_at: float = 0.0
 
 
 def _b64(data: bytes) -> str:
@@ -76,6 +80,8 @@ class TokenSigner:
             "name": grant.name,
             "role": grant.role.value,
             "exp": int(grant.expires_at),
+            "iat": int(grant.issued_at),
+            "adm": int(grant.pre_admitted),
         }
         payload = _b64(json.dumps(body, separators=(",", ":")).encode())
         return f"{payload}.{self._sign(payload)}"
@@ -97,6 +103,8 @@ class TokenSigner:
                 name=clean_display_name(body["name"]),
                 role=Role(body["role"]),
                 expires_at=float(body["exp"]),
+                pre_admitted=bool(body.get("adm", 0)),
+                issued_at=float(body.get("iat", 0)),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise TokenRefused("token_invalid", "the join token is malformed") from exc
@@ -104,6 +112,8 @@ class TokenSigner:
             raise TokenRefused("token_invalid", "the join token's version is not supported")
         if now >= grant.expires_at:
             raise TokenRefused("token_expired", "the join link has expired")
+        if grant.issued_at > now + MAX_CLOCK_SKEW_S:
+            raise TokenRefused("token_invalid", "the join token was issued in the future")
         return grant
 
     def _sign(self, payload: str) -> str:

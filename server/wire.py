@@ -116,3 +116,81 @@ def parse_media_state(payload: Any) -> MediaState:
 def parse_empty(payload: Any) -> None:
     """Parse an event that carries nothing (`leave`)."""
     _object(payload, set())
+
+
+MAX_CHAT_LENGTH = 1000
+MAX_DENY_MESSAGE_LENGTH = 300
+MAX_ID_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class Target:
+    """An event naming one participant (mute, remove, admit, ...)."""
+
+    participant: str
+
+
+@dataclass(frozen=True)
+class Deny:
+    """`deny`: whom to turn away, and what to tell them."""
+
+    participant: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Chat:
+    """`chat`: a message to the room or to the facilitators."""
+
+    to: str
+    text: str
+
+
+def _participant_id(value: Any, field_name: str = "participant") -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise ProtocolError(f"{field_name}: must be a participant id")
+    return value
+
+
+def parse_target(payload: Any) -> Target:
+    """Parse an event that names one participant."""
+    body = _object(payload, {"participant"})
+    return Target(_participant_id(body.get("participant")))
+
+
+def parse_optional_target(payload: Any) -> Target | None:
+    """Parse `lower-hand`: a participant, or nobody (oneself)."""
+    body = _object(payload, {"participant"})
+    if body.get("participant") is None:
+        return None
+    return Target(_participant_id(body.get("participant")))
+
+
+def parse_deny(payload: Any) -> Deny:
+    """Parse `deny`."""
+    body = _object(payload, {"participant", "message"})
+    message = body.get("message", "")
+    if not isinstance(message, str) or len(message) > MAX_DENY_MESSAGE_LENGTH:
+        raise ProtocolError(f"message: must be a string of at most {MAX_DENY_MESSAGE_LENGTH}")
+    return Deny(_participant_id(body.get("participant")), message.strip())
+
+
+def parse_flag(payload: Any, name: str) -> bool:
+    """Parse `{<name>: true|false}` (lock, set-chat)."""
+    body = _object(payload, {name})
+    value = body.get(name)
+    if not isinstance(value, bool):
+        raise ProtocolError(f"{name}: must be true or false")
+    return value
+
+
+def parse_chat(payload: Any) -> Chat:
+    """Parse `chat`."""
+    body = _object(payload, {"to", "text"})
+    to = body.get("to", "room")
+    if to not in ("room", "facilitators"):
+        raise ProtocolError("to: must be 'room' or 'facilitators'")
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_CHAT_LENGTH:
+        raise ProtocolError(f"text: must be 1-{MAX_CHAT_LENGTH} characters")
+    return Chat(to, text.strip())

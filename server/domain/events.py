@@ -8,10 +8,42 @@ from .model import ParticipantView, TrackView
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who did something: opaque id plus the display name others see."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ParticipantJoined:
-    """Someone entered the session (first time, or after their grace period ran out)."""
+    """Someone entered the call (first time, on admission, or after their grace ran out)."""
 
     participant: ParticipantView
+
+
+@dataclass(frozen=True)
+class ParticipantWaiting:
+    """Someone is in the waiting room."""
+
+    participant: ParticipantView
+
+
+@dataclass(frozen=True)
+class ParticipantAdmitted:
+    """A facilitator let someone in from the waiting room."""
+
+    participant_id: str
+    by: Actor
+
+
+@dataclass(frozen=True)
+class ParticipantDenied:
+    """A facilitator turned someone away from the waiting room."""
+
+    participant_id: str
+    by: Actor
+    message: str
 
 
 @dataclass(frozen=True)
@@ -23,10 +55,11 @@ class ParticipantUpdated:
 
 @dataclass(frozen=True)
 class ParticipantLeft:
-    """A participant is gone from the session."""
+    """A participant is gone from the session (reason: left, timeout, removed, ended, denied)."""
 
     participant_id: str
     reason: str
+    by: Actor | None = None
 
 
 @dataclass(frozen=True)
@@ -45,17 +78,96 @@ class TrackUnpublished:
 
 
 @dataclass(frozen=True)
+class LockChanged:
+    """The session was locked or unlocked."""
+
+    locked: bool
+    by: Actor
+
+
+@dataclass(frozen=True)
+class Muted:
+    """A moderator muted someone's mic; the server stopped forwarding it."""
+
+    participant_id: str
+    by: Actor
+
+
+@dataclass(frozen=True)
+class UnmuteRequested:
+    """A moderator asked someone to unmute; they decide."""
+
+    participant_id: str
+    by: Actor
+
+
+@dataclass(frozen=True)
+class CameraStopped:
+    """A moderator turned someone's camera off; the server stopped forwarding it."""
+
+    participant_id: str
+    by: Actor
+
+
+@dataclass(frozen=True)
+class HandsChanged:
+    """The raised-hand queue changed: participant ids in order of raising."""
+
+    queue: tuple[str, ...]
+    by: Actor | None = None
+
+
+@dataclass(frozen=True)
+class ChatPosted:
+    """A chat message, to the whole room or privately to the facilitators."""
+
+    message_id: int
+    sender: Actor
+    to: str
+    text: str
+    at: float
+
+
+@dataclass(frozen=True)
+class ChatSettingChanged:
+    """Group chat was turned on or off."""
+
+    enabled: bool
+    by: Actor
+
+
+@dataclass(frozen=True)
+class BreakRequested:
+    """A participant privately signalled that they need a break."""
+
+    participant: Actor
+    at: float
+
+
+@dataclass(frozen=True)
 class SessionEnded:
     """The session is over for everyone."""
 
     session_id: str
+    by: Actor | None = None
 
 
 Event = (
     ParticipantJoined
+    | ParticipantWaiting
+    | ParticipantAdmitted
+    | ParticipantDenied
     | ParticipantUpdated
     | ParticipantLeft
     | TrackPublished
     | TrackUnpublished
+    | LockChanged
+    | Muted
+    | UnmuteRequested
+    | CameraStopped
+    | HandsChanged
+    | ChatPosted
+    | ChatSettingChanged
+    | BreakRequested
     | SessionEnded
 )

@@ -11,6 +11,7 @@ from .roles import Role
 class Presence(StrEnum):
     """Where a participant is in their life in the session."""
 
+    WAITING = "waiting"
     PRESENT = "present"
     RECONNECTING = "reconnecting"
     LEFT = "left"
@@ -52,7 +53,7 @@ class ParticipantView:
             "role": self.role.value,
             "mic": self.mic,
             "camera": self.camera,
-            "connection": "connected" if self.presence is Presence.PRESENT else "reconnecting",
+            "connection": "reconnecting" if self.presence is Presence.RECONNECTING else "connected",
         }
 
 

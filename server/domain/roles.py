@@ -1,4 +1,4 @@
-"""Roles and what each may do; the one place permissions are decided."""
+"""Roles and what each may do: the one place permissions are decided."""
 
 from __future__ import annotations
 
@@ -19,21 +19,69 @@ class Role(StrEnum):
 
 
 class Action(StrEnum):
-    """Things a participant may try to do."""
+    """Things a participant may try to do; docs/PERMISSIONS.md is the matrix."""
 
-    JOIN = "join"
-    PUBLISH_MIC = "publish-mic"
-    PUBLISH_CAMERA = "publish-camera"
-    END_SESSION = "end-session"
+    JOIN = "join the call"
+    SKIP_WAITING_ROOM = "skip the waiting room"
+    PUBLISH_MIC = "publish a microphone"
+    PUBLISH_CAMERA = "publish a camera"
+    SEE_WAITING_ROOM = "see the waiting room"
+    ADMIT = "admit or deny someone waiting"
+    LOCK = "lock or unlock the session"
+    MUTE = "mute someone"
+    MUTE_ALL = "mute everyone"
+    ASK_UNMUTE = "ask someone to unmute"
+    STOP_CAMERA = "turn someone's camera off"
+    REMOVE = "remove someone"
+    END_SESSION = "end the session"
+    SET_CHAT = "turn group chat on or off"
+    CHAT = "chat with the group"
+    CHAT_FACILITATORS = "write privately to the facilitators"
+    RAISE_HAND = "raise a hand"
+    LOWER_OTHERS_HAND = "lower someone else's hand"
+    SEE_HANDS = "see the raised-hand queue"
+    SIGNAL_BREAK = "signal privately that they need a break"
+    SEE_BREAK_SIGNALS = "see break signals"
 
 
 FACILITATORS = frozenset({Role.THERAPIST, Role.CO_FACILITATOR})
 
+_MODERATION = frozenset(
+    {
+        Action.SKIP_WAITING_ROOM,
+        Action.SEE_WAITING_ROOM,
+        Action.ADMIT,
+        Action.LOCK,
+        Action.MUTE,
+        Action.MUTE_ALL,
+        Action.ASK_UNMUTE,
+        Action.STOP_CAMERA,
+        Action.REMOVE,
+        Action.SET_CHAT,
+        Action.LOWER_OTHERS_HAND,
+        Action.SEE_HANDS,
+        Action.SEE_BREAK_SIGNALS,
+    }
+)
+_MEMBER = frozenset(
+    {
+        Action.JOIN,
+        Action.PUBLISH_MIC,
+        Action.PUBLISH_CAMERA,
+        Action.CHAT,
+        Action.CHAT_FACILITATORS,
+        Action.RAISE_HAND,
+        Action.SIGNAL_BREAK,
+    }
+)
+
 _ALLOWED: dict[Role, frozenset[Action]] = {
     Role.THERAPIST: frozenset(Action),
     Role.CO_FACILITATOR: frozenset(Action) - {Action.END_SESSION},
-    Role.PEER_LEADER: frozenset({Action.JOIN, Action.PUBLISH_MIC, Action.PUBLISH_CAMERA}),
-    Role.PATIENT: frozenset({Action.JOIN, Action.PUBLISH_MIC, Action.PUBLISH_CAMERA}),
+    # A peer leader moderates only the breakout room they lead (rooms come later).
+    Role.PEER_LEADER: _MEMBER,
+    Role.PATIENT: _MEMBER,
+    # An observer watches and listens; everyone is told one is present.
     Role.OBSERVER: frozenset({Action.JOIN}),
     # A captioner is a service: it never joins the call as a person.
     Role.CAPTIONER: frozenset(),
@@ -48,4 +96,17 @@ def may(role: Role, action: Action) -> bool:
 def require(role: Role, action: Action) -> None:
     """Raise NotPermitted unless `role` may perform `action`."""
     if not may(role, action):
-        raise NotPermitted(f"a {role.value} may not {action.value.replace('-', ' ')}")
+        raise NotPermitted(f"a {role.value} may not {action.value}")
+
+
+def permission_matrix_markdown() -> str:
+    """The role x action matrix as a Markdown table (docs/PERMISSIONS.md embeds it)."""
+    roles = list(Role)
+    lines = [
+        "| action | " + " | ".join(r.value for r in roles) + " |",
+        "|---|" + "---|" * len(roles),
+    ]
+    for action in Action:
+        cells = ["yes" if may(r, action) else "-" for r in roles]
+        lines.append(f"| {action.value} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""A live group session: who is in it, what they publish, who receives what."""
+"""A live group session: who is in it (or waiting), what they publish, who hears whom."""
 
 from __future__ import annotations
 
@@ -6,22 +6,35 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import NotFound, UserError
+from .errors import NotFound, NotPermitted, UserError
 from .events import (
+    Actor,
+    BreakRequested,
+    CameraStopped,
+    ChatPosted,
+    ChatSettingChanged,
     Event,
+    HandsChanged,
+    LockChanged,
+    Muted,
+    ParticipantAdmitted,
+    ParticipantDenied,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
+    ParticipantWaiting,
     SessionEnded,
     TrackPublished,
     TrackUnpublished,
+    UnmuteRequested,
 )
 from .model import MAIN_ROOM, ParticipantView, Presence, Source, TrackView
-from .roles import Action, Role, require
+from .roles import FACILITATORS, Action, Role, may, require
 
 log = logging.getLogger(__name__)
 
 MEDIA_STATES = ("live", "off")
+CHAT_TARGETS = ("room", "facilitators")
 
 
 @dataclass
@@ -29,17 +42,21 @@ class _Participant:
     id: str
     name: str
     role: Role
-    presence: Presence = Presence.PRESENT
+    presence: Presence = Presence.WAITING
     mic: str = "live"
     camera: str = "live"
     room: str = MAIN_ROOM
-    # Media time of the drop; the grace period is measured from here.
+    pre_admitted: bool = False
+    # When the connection dropped; the grace period is measured from here.
     dropped_at: float | None = None
 
     def view(self) -> ParticipantView:
         return ParticipantView(
             self.id, self.name, self.role, self.presence, self.mic, self.camera, self.room
         )
+
+    def actor(self) -> Actor:
+        return Actor(self.id, self.name)
 
     def move_to(self, presence: Presence) -> None:
         """The one transition of presence; logs old -> new."""
@@ -50,73 +67,123 @@ class _Participant:
 
 @dataclass
 class Session:
-    """One group session. Changing methods return the events they caused."""
+    """One group session. Changing methods return the events they caused, and check
+    the caller's permission against the role bound to their token."""
 
     id: str
     title: str
     created_at: float
     ended: bool = False
+    locked: bool = False
+    waiting_room: bool = True
+    chat_enabled: bool = True
     _participants: dict[str, _Participant] = field(default_factory=dict)
     _tracks: dict[str, TrackView] = field(default_factory=dict)
+    _removed: set[str] = field(default_factory=set)
+    _hands: list[str] = field(default_factory=list)
+    _chat_seq: int = 0
 
     # -- queries -------------------------------------------------------------
 
     def participants(self) -> list[ParticipantView]:
-        """Everyone who has not left, in order of arrival."""
-        return [p.view() for p in self._participants.values() if p.presence is not Presence.LEFT]
+        """Everyone in the call (present or reconnecting), in order of arrival."""
+        return [p.view() for p in self._participants.values() if p.presence in _IN_CALL]
+
+    def waiting(self) -> list[ParticipantView]:
+        """The waiting-room queue, in order of arrival."""
+        return [p.view() for p in self._participants.values() if p.presence is Presence.WAITING]
 
     def participant(self, participant_id: str) -> ParticipantView:
-        """One participant, present or reconnecting."""
-        return self._live(participant_id).view()
+        """One participant who has not left."""
+        return self._known(participant_id).view()
 
     def tracks(self) -> list[TrackView]:
         """Every published track."""
         return list(self._tracks.values())
 
+    def hands(self) -> tuple[str, ...]:
+        """Raised hands, in order of raising."""
+        return tuple(self._hands)
+
+    def entry_refusal(self, participant_id: str) -> str | None:
+        """Why this person may not come in now (a wire refusal code), or None."""
+        if self.ended:
+            return "session_ended"
+        if participant_id in self._removed:
+            return "removed"
+        known = self._participants.get(participant_id)
+        if self.locked and (known is None or known.presence is Presence.LEFT):
+            return "session_locked"
+        return None
+
     def subscriptions(self) -> dict[str, frozenset[str]]:
         """For each present participant, the tracks they should receive.
 
-        Everyone receives every track of the others in their room; nobody
-        receives their own; a reconnecting participant receives nothing.
+        Everyone receives the others' live tracks in their room; nobody receives their
+        own; a muted mic or stopped camera is forwarded to nobody; people waiting or
+        reconnecting receive nothing.
         """
         present = {p.id: p for p in self._participants.values() if p.presence is Presence.PRESENT}
-        plan: dict[str, frozenset[str]] = {}
-        for viewer in present.values():
-            plan[viewer.id] = frozenset(
+        live = [
+            t
+            for t in self._tracks.values()
+            if t.participant_id in present and _forwarded(present[t.participant_id], t.source)
+        ]
+        return {
+            viewer.id: frozenset(
                 t.id
-                for t in self._tracks.values()
-                if t.participant_id != viewer.id
-                and t.participant_id in present
-                and present[t.participant_id].room == viewer.room
+                for t in live
+                if t.participant_id != viewer.id and present[t.participant_id].room == viewer.room
             )
-        return plan
+            for viewer in present.values()
+        }
 
-    # -- changes -------------------------------------------------------------
+    # -- arriving and leaving --------------------------------------------------
 
-    def join(self, participant_id: str, name: str, role: Role, now: float) -> list[Event]:
-        """Enter the session, or come back within the reconnect grace period."""
-        self._require_open()
+    def join(
+        self, participant_id: str, name: str, role: Role, now: float, pre_admitted: bool = False
+    ) -> list[Event]:
+        """Knock: facilitators come in, others wait (unless pre-admitted, or the waiting
+        room is off, while a facilitator is present); back within grace: come straight in."""
+        refusal = self.entry_refusal(participant_id)
+        if refusal is not None:
+            raise NotPermitted(_REFUSALS[refusal])
         require(role, Action.JOIN)
         known = self._participants.get(participant_id)
         if known is not None and known.presence is not Presence.LEFT:
-            known.dropped_at = None
-            was = known.presence
-            known.move_to(Presence.PRESENT)
-            return [ParticipantUpdated(known.view())] if was is not Presence.PRESENT else []
-        person = _Participant(participant_id, name, role)
+            if known.presence is Presence.RECONNECTING:
+                known.dropped_at = None
+                known.move_to(Presence.PRESENT)
+                return [ParticipantUpdated(known.view())]
+            if known.presence is Presence.WAITING:
+                return [ParticipantWaiting(known.view())]
+            return []
+        person = _Participant(participant_id, name, role, pre_admitted=pre_admitted)
+        # Someone who may not publish (an observer) shows as muted with camera off.
+        person.mic = "live" if may(role, Action.PUBLISH_MIC) else "off"
+        person.camera = "live" if may(role, Action.PUBLISH_CAMERA) else "off"
         # A returning person goes to the end of the arrival order.
         self._participants.pop(participant_id, None)
         self._participants[participant_id] = person
-        return [ParticipantJoined(person.view())]
+        if may(role, Action.SKIP_WAITING_ROOM):
+            person.move_to(Presence.PRESENT)
+            return [ParticipantJoined(person.view()), *self._admit_expected()]
+        if self._lets_in(person):
+            person.move_to(Presence.PRESENT)
+            return [ParticipantJoined(person.view())]
+        return [ParticipantWaiting(person.view())]
 
     def drop(self, participant_id: str, now: float) -> list[Event]:
-        """The connection was lost; keep the seat for the grace period."""
-        person = self._live(participant_id)
+        """The connection was lost: keep a present person's seat for the grace period."""
+        person = self._known(participant_id)
+        if person.presence is Presence.WAITING:
+            return self._remove(person, "left")
         if person.presence is not Presence.PRESENT:
             return []
         person.move_to(Presence.RECONNECTING)
         person.dropped_at = now
         events: list[Event] = self._unpublish_all(person.id)
+        events += self._lower(person.id, None)
         events.append(ParticipantUpdated(person.view()))
         return events
 
@@ -132,32 +199,147 @@ class Session:
                 events += self._remove(person, "timeout")
         return events
 
-    def leave(self, participant_id: str, reason: str = "left") -> list[Event]:
+    def leave(self, participant_id: str) -> list[Event]:
         """Leave at once, without grace."""
-        return self._remove(self._live(participant_id), reason)
+        return self._remove(self._known(participant_id), "left")
+
+    # -- waiting room and lock -------------------------------------------------
+
+    def admit(self, actor_id: str, participant_id: str) -> list[Event]:
+        """Let someone in from the waiting room."""
+        actor = self._actor(actor_id, Action.ADMIT)
+        person = self._waiting(participant_id)
+        person.move_to(Presence.PRESENT)
+        return [ParticipantAdmitted(person.id, actor.actor()), ParticipantJoined(person.view())]
+
+    def deny(self, actor_id: str, participant_id: str, message: str = "") -> list[Event]:
+        """Turn someone away from the waiting room, with an optional message."""
+        actor = self._actor(actor_id, Action.ADMIT)
+        person = self._waiting(participant_id)
+        denied = ParticipantDenied(person.id, actor.actor(), message)
+        return [denied, *self._remove(person, "denied", actor.actor())]
+
+    def set_locked(self, actor_id: str, locked: bool) -> list[Event]:
+        """Lock (nobody new gets in, link or not) or unlock the session."""
+        actor = self._actor(actor_id, Action.LOCK)
+        if self.locked == locked:
+            return []
+        self.locked = locked
+        return [LockChanged(locked, actor.actor())]
+
+    # -- moderation --------------------------------------------------------------
+
+    def mute(self, actor_id: str, participant_id: str) -> list[Event]:
+        """Mute someone: their mic is forwarded to nobody from now on."""
+        actor = self._actor(actor_id, Action.MUTE)
+        person = self._present(participant_id)
+        if person.mic == "off":
+            return []
+        person.mic = "off"
+        return [Muted(person.id, actor.actor()), ParticipantUpdated(person.view())]
+
+    def mute_all(self, actor_id: str) -> list[Event]:
+        """Mute everyone but the facilitators."""
+        self._actor(actor_id, Action.MUTE_ALL)
+        events: list[Event] = []
+        for person in list(self._participants.values()):
+            if person.presence is Presence.PRESENT and person.role not in FACILITATORS:
+                events += self.mute(actor_id, person.id)
+        return events
+
+    def ask_to_unmute(self, actor_id: str, participant_id: str) -> list[Event]:
+        """Ask someone to unmute; only they can (there is no forced unmute)."""
+        actor = self._actor(actor_id, Action.ASK_UNMUTE)
+        person = self._present(participant_id)
+        if person.mic == "live":
+            return []
+        return [UnmuteRequested(person.id, actor.actor())]
+
+    def stop_camera(self, actor_id: str, participant_id: str) -> list[Event]:
+        """Turn someone's camera off: it is forwarded to nobody from now on."""
+        actor = self._actor(actor_id, Action.STOP_CAMERA)
+        person = self._present(participant_id)
+        if person.camera == "off":
+            return []
+        person.camera = "off"
+        return [CameraStopped(person.id, actor.actor()), ParticipantUpdated(person.view())]
+
+    def remove(self, actor_id: str, participant_id: str) -> list[Event]:
+        """Remove someone; their link no longer lets them in."""
+        actor = self._actor(actor_id, Action.REMOVE)
+        person = self._known(participant_id)
+        if person.id == actor.id:
+            raise UserError("you cannot remove yourself: leave instead")
+        if person.role is Role.THERAPIST:
+            raise NotPermitted("the therapist cannot be removed")
+        self._removed.add(person.id)
+        return self._remove(person, "removed", actor.actor())
 
     def set_media_state(
         self, participant_id: str, mic: str | None, camera: str | None
     ) -> list[Event]:
-        """Record that someone muted or unmuted their mic, or turned their camera on/off."""
-        person = self._live(participant_id)
+        """The participant muted/unmuted themself or turned their own camera off/on."""
+        person = self._present(participant_id)
         changed = False
         for attr, value in (("mic", mic), ("camera", camera)):
             if value is None:
                 continue
             if value not in MEDIA_STATES:
                 raise UserError(f"{attr}: must be one of {', '.join(MEDIA_STATES)}")
+            if value == "live":
+                require(person.role, _PUBLISH[attr])
             if getattr(person, attr) != value:
                 setattr(person, attr, value)
                 changed = True
         return [ParticipantUpdated(person.view())] if changed else []
 
+    # -- hands, chat, breaks ---------------------------------------------------------
+
+    def raise_hand(self, participant_id: str) -> list[Event]:
+        """Join the end of the raised-hand queue."""
+        person = self._actor(participant_id, Action.RAISE_HAND)
+        if person.id in self._hands:
+            return []
+        self._hands.append(person.id)
+        return [HandsChanged(self.hands(), person.actor())]
+
+    def lower_hand(self, actor_id: str, participant_id: str) -> list[Event]:
+        """Lower a hand: one's own, or anyone's for a facilitator."""
+        actor = self._actor(actor_id, Action.RAISE_HAND if actor_id == participant_id else None)
+        if actor_id != participant_id:
+            require(actor.role, Action.LOWER_OTHERS_HAND)
+        return self._lower(participant_id, actor.actor())
+
+    def post_chat(self, sender_id: str, to: str, text: str, now: float) -> list[Event]:
+        """Chat to the room, or privately to the facilitators."""
+        if to not in CHAT_TARGETS:
+            raise UserError(f"to: must be one of {', '.join(CHAT_TARGETS)}")
+        action = Action.CHAT if to == "room" else Action.CHAT_FACILITATORS
+        sender = self._actor(sender_id, action)
+        if to == "room" and not self.chat_enabled and sender.role not in FACILITATORS:
+            raise NotPermitted("group chat is turned off")
+        self._chat_seq += 1
+        return [ChatPosted(self._chat_seq, sender.actor(), to, text, now)]
+
+    def set_chat(self, actor_id: str, enabled: bool) -> list[Event]:
+        """Turn group chat on or off (facilitators can always write)."""
+        actor = self._actor(actor_id, Action.SET_CHAT)
+        if self.chat_enabled == enabled:
+            return []
+        self.chat_enabled = enabled
+        return [ChatSettingChanged(enabled, actor.actor())]
+
+    def signal_break(self, participant_id: str, now: float) -> list[Event]:
+        """Tell the facilitators, and only them, that one needs a break."""
+        person = self._actor(participant_id, Action.SIGNAL_BREAK)
+        return [BreakRequested(person.actor(), now)]
+
+    # -- tracks ----------------------------------------------------------------
+
     def publish(self, participant_id: str, track_id: str, source: Source) -> list[Event]:
         """The server started receiving `track_id` from the participant."""
-        self._require_open()
-        person = self._live(participant_id)
-        action = Action.PUBLISH_MIC if source is Source.MIC else Action.PUBLISH_CAMERA
-        require(person.role, action)
+        person = self._present(participant_id)
+        require(person.role, Action.PUBLISH_MIC if source is Source.MIC else Action.PUBLISH_CAMERA)
         if track_id in self._tracks:
             return []
         events: list[Event] = []
@@ -172,12 +354,11 @@ class Session:
 
     def unpublish(self, track_id: str) -> list[Event]:
         """The track ended (publisher stopped it or their connection closed)."""
-        if track_id not in self._tracks:
-            return []
-        return self._unpublish(track_id)
+        return self._unpublish(track_id) if track_id in self._tracks else []
 
-    def end(self) -> list[Event]:
-        """End the session for everyone."""
+    def end(self, actor_id: str | None = None) -> list[Event]:
+        """End the session for everyone (a therapist, or the admin API with no actor)."""
+        actor = self._actor(actor_id, Action.END_SESSION).actor() if actor_id else None
         if self.ended:
             return []
         events: list[Event] = []
@@ -185,7 +366,7 @@ class Session:
             if person.presence is not Presence.LEFT:
                 events += self._remove(person, "ended")
         self.ended = True
-        events.append(SessionEnded(self.id))
+        events.append(SessionEnded(self.id, actor))
         return events
 
     # -- storage -------------------------------------------------------------
@@ -197,6 +378,12 @@ class Session:
             "title": self.title,
             "created_at": self.created_at,
             "ended": self.ended,
+            "locked": self.locked,
+            "waiting_room": self.waiting_room,
+            "chat_enabled": self.chat_enabled,
+            "removed": sorted(self._removed),
+            "hands": list(self._hands),
+            "chat_seq": self._chat_seq,
             "participants": [
                 {
                     "id": p.id,
@@ -206,6 +393,7 @@ class Session:
                     "mic": p.mic,
                     "camera": p.camera,
                     "room": p.room,
+                    "pre_admitted": p.pre_admitted,
                     "dropped_at": p.dropped_at,
                 }
                 for p in self._participants.values()
@@ -217,6 +405,12 @@ class Session:
         """Rebuild a session from its record; tracks are media state and start empty."""
         session = cls(record["id"], record["title"], float(record["created_at"]))
         session.ended = bool(record["ended"])
+        session.locked = bool(record.get("locked", False))
+        session.waiting_room = bool(record.get("waiting_room", True))
+        session.chat_enabled = bool(record.get("chat_enabled", True))
+        session._removed = set(record.get("removed", []))
+        session._hands = list(record.get("hands", []))
+        session._chat_seq = int(record.get("chat_seq", 0))
         for p in record["participants"]:
             session._participants[p["id"]] = _Participant(
                 id=p["id"],
@@ -226,27 +420,78 @@ class Session:
                 mic=p["mic"],
                 camera=p["camera"],
                 room=p["room"],
+                pre_admitted=bool(p.get("pre_admitted", False)),
                 dropped_at=p["dropped_at"],
             )
         return session
 
     # -- internals -----------------------------------------------------------
 
-    def _require_open(self) -> None:
-        if self.ended:
-            raise UserError("the session has ended")
-
-    def _live(self, participant_id: str) -> _Participant:
+    def _known(self, participant_id: str) -> _Participant:
         person = self._participants.get(participant_id)
         if person is None or person.presence is Presence.LEFT:
             raise NotFound(f"no participant {participant_id} in this session")
         return person
 
-    def _remove(self, person: _Participant, reason: str) -> list[Event]:
+    def _present(self, participant_id: str) -> _Participant:
+        person = self._known(participant_id)
+        if person.presence is not Presence.PRESENT:
+            raise UserError(f"participant {participant_id} is not in the call")
+        return person
+
+    def _waiting(self, participant_id: str) -> _Participant:
+        person = self._known(participant_id)
+        if person.presence is not Presence.WAITING:
+            raise UserError(f"participant {participant_id} is not in the waiting room")
+        return person
+
+    def _actor(self, actor_id: str, action: Action | None) -> _Participant:
+        """The caller, who must be in the call (not waiting) and allowed to act."""
+        self._require_open()
+        actor = self._participants.get(actor_id)
+        if actor is None or actor.presence is Presence.LEFT:
+            raise NotFound("you are not in this session")
+        if actor.presence is Presence.WAITING:
+            raise NotPermitted("you are in the waiting room")
+        if action is not None:
+            require(actor.role, action)
+        return actor
+
+    def _facilitator_present(self) -> bool:
+        return any(
+            p.presence is Presence.PRESENT and p.role in FACILITATORS
+            for p in self._participants.values()
+        )
+
+    def _lets_in(self, person: _Participant) -> bool:
+        """Whether someone knocking comes straight in: only while a facilitator is present."""
+        return self._facilitator_present() and (person.pre_admitted or not self.waiting_room)
+
+    def _admit_expected(self) -> list[Event]:
+        """A facilitator arrived: let in those who did not need to wait for one."""
+        events: list[Event] = []
+        for person in list(self._participants.values()):
+            if person.presence is Presence.WAITING and self._lets_in(person):
+                person.move_to(Presence.PRESENT)
+                events.append(ParticipantJoined(person.view()))
+        return events
+
+    def _require_open(self) -> None:
+        if self.ended:
+            raise UserError("the session has ended")
+
+    def _lower(self, participant_id: str, by: Actor | None) -> list[Event]:
+        if participant_id not in self._hands:
+            return []
+        self._hands.remove(participant_id)
+        return [HandsChanged(self.hands(), by)]
+
+    def _remove(self, person: _Participant, reason: str, by: Actor | None = None) -> list[Event]:
         events: list[Event] = self._unpublish_all(person.id)
+        events += self._lower(person.id, None)
         person.move_to(Presence.LEFT)
         person.dropped_at = None
-        events.append(ParticipantLeft(person.id, reason))
+        events.append(ParticipantLeft(person.id, reason, by))
         return events
 
     def _unpublish_all(self, participant_id: str) -> list[Event]:
@@ -259,3 +504,23 @@ class Session:
     def _unpublish(self, track_id: str) -> list[Event]:
         track = self._tracks.pop(track_id)
         return [TrackUnpublished(track.id, track.participant_id)]
+
+
+_IN_CALL = (Presence.PRESENT, Presence.RECONNECTING)
+_PUBLISH = {"mic": Action.PUBLISH_MIC, "camera": Action.PUBLISH_CAMERA}
+
+
+def _forwarded(person: _Participant, source: Source) -> bool:
+    """A muted mic or stopped camera is forwarded to nobody."""
+    if source is Source.MIC:
+        return person.mic == "live"
+    if source is Source.CAMERA:
+        return person.camera == "live"
+    return True
+
+
+_REFUSALS = {
+    "session_ended": "the session has ended",
+    "removed": "you were removed from this session",
+    "session_locked": "the session is locked",
+}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 SessionRecord = dict[str, Any]
+AuditRecord = dict[str, Any]
 
 
 class SessionStore(Protocol):
@@ -21,6 +22,15 @@ class SessionStore(Protocol):
 
     async def delete_session(self, session_id: str) -> None:
         """Forget a session (no error if unknown)."""
+
+    async def append_audit(self, session_id: str, record: AuditRecord) -> None:
+        """Add a record at the end of the session's audit log (never rewritten)."""
+
+    async def read_audit(self, session_id: str) -> list[AuditRecord]:
+        """The session's audit log, oldest first."""
+
+    async def purge_audit(self, older_than: float) -> int:
+        """Drop audit records older than `older_than` (epoch s); how many went."""
 
     async def close(self) -> None:
         """Release connections."""

@@ -7,7 +7,7 @@ import time
 
 from redis.asyncio import Redis
 
-from . import SessionRecord
+from . import AuditRecord, SessionRecord
 
 PREFIX = "peercircle:"
 
@@ -45,6 +45,32 @@ class RedisStore:
             pipe.delete(f"{PREFIX}session:{session_id}")
             pipe.zrem(f"{PREFIX}sessions", session_id)
             await pipe.execute()
+
+    async def append_audit(self, session_id: str, record: AuditRecord) -> None:
+        """Add a record at the end of the session's audit log (a Redis list)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(f"{PREFIX}audit:{session_id}", json.dumps(record))
+            pipe.sadd(f"{PREFIX}audited", session_id)
+            await pipe.execute()
+
+    async def read_audit(self, session_id: str) -> list[AuditRecord]:
+        """The session's audit log, oldest first."""
+        raw = await self._redis.lrange(f"{PREFIX}audit:{session_id}", 0, -1)
+        return [json.loads(item) for item in raw]
+
+    async def purge_audit(self, older_than: float) -> int:
+        """Drop records older than `older_than` from the front of each log."""
+        dropped = 0
+        for member in await self._redis.smembers(f"{PREFIX}audited"):
+            session_id = member.decode() if isinstance(member, bytes) else str(member)
+            key = f"{PREFIX}audit:{session_id}"
+            while True:
+                head = await self._redis.lindex(key, 0)
+                if head is None or json.loads(head)["at"] >= older_than:
+                    break
+                await self._redis.lpop(key)
+                dropped += 1
+        return dropped
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -52,7 +52,8 @@ async def test_three_browsers_see_and_hear_each_other_without_server_encoding(
 ) -> None:
     session = await server.create_session("Tuesday group")
     people = [("Dr. Rivera", "therapist"), ("Alex", "patient"), ("Sam", "patient")]
-    links = [await server.mint_link(session["id"], n, r) for n, r in people]
+    # Pre-admitted links: these patients skip the waiting room (a therapist is present).
+    links = [await server.mint_link(session["id"], n, r, admitted=True) for n, r in people]
     ids = [link["participant_id"] for link in links]
     pages = [await join(open_page, link["url"]) for link in links]
 
@@ -111,7 +112,7 @@ async def test_mute_and_camera_off_show_on_the_other_pages(
 ) -> None:
     session = await server.create_session()
     therapist = await server.mint_link(session["id"], "Dr. Rivera", "therapist")
-    patient = await server.mint_link(session["id"], "Alex", "patient")
+    patient = await server.mint_link(session["id"], "Alex", "patient", admitted=True)
     watcher = await join(open_page, therapist["url"])
     alex = await join(open_page, patient["url"])
     alex_tile = watcher.locator(f'.tile[data-participant="{patient["participant_id"]}"]')
@@ -136,7 +137,7 @@ async def test_a_page_reconnects_by_itself_after_a_network_drop(
 ) -> None:
     session = await server.create_session()
     therapist = await server.mint_link(session["id"], "Dr. Rivera", "therapist")
-    patient = await server.mint_link(session["id"], "Alex", "patient")
+    patient = await server.mint_link(session["id"], "Alex", "patient", admitted=True)
     watcher = await join(open_page, therapist["url"])
     alex = await join(open_page, patient["url"])
     alex_id = patient["participant_id"]

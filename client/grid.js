@@ -1,0 +1,104 @@
+// The video grid: one tile per participant in the call.
+
+import { $, state } from "./state.js";
+
+/**
+ * The tile of one participant, created on first use.
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+function tileFor(id) {
+  let tile = /** @type {HTMLElement | null} */ (
+    document.querySelector(`.tile[data-participant="${CSS.escape(id)}"]`)
+  );
+  if (!tile) {
+    tile = document.createElement("div");
+    tile.className = "tile";
+    tile.dataset.participant = id;
+    const video = document.createElement("video");
+    video.autoplay = true;
+    video.playsInline = true;
+    video.muted = true; // sound plays through the <audio> element
+    const audio = document.createElement("audio");
+    audio.autoplay = true;
+    const avatar = document.createElement("div");
+    avatar.className = "avatar";
+    const label = document.createElement("span");
+    label.className = "label";
+    tile.append(video, audio, avatar, label);
+    $("grid").append(tile);
+  }
+  return tile;
+}
+
+/**
+ * @param {HTMLMediaElement} element
+ * @param {MediaStreamTrack | null} track
+ */
+function attach(element, track) {
+  const current = /** @type {MediaStream | null} */ (element.srcObject);
+  if ((current?.getTracks()[0] ?? null) === track) return;
+  element.srcObject = track ? new MediaStream([track]) : null;
+  if (track) element.play().catch(() => {});
+}
+
+export function renderGrid() {
+  const connection = state.connection;
+  const grid = $("grid");
+  for (const tile of Array.from(grid.querySelectorAll(".tile"))) {
+    const id = /** @type {HTMLElement} */ (tile).dataset.participant ?? "";
+    const role = state.participants.get(id)?.role;
+    if (role === undefined || role === "observer") tile.remove();
+  }
+  for (const p of state.participants.values()) {
+    // Observers watch; they are listed and announced, not shown as a tile.
+    if (p.role === "observer") continue;
+    const tile = tileFor(p.id);
+    const self = p.id === state.myId;
+    const video = /** @type {HTMLVideoElement} */ (tile.querySelector("video"));
+    const audio = /** @type {HTMLAudioElement} */ (tile.querySelector("audio"));
+    const label = /** @type {HTMLElement} */ (tile.querySelector(".label"));
+    const avatar = /** @type {HTMLElement} */ (tile.querySelector(".avatar"));
+    /** @type {MediaStreamTrack | null} */
+    let cameraTrack = null;
+    /** @type {MediaStreamTrack | null} */
+    let micTrack = null;
+    if (self) {
+      cameraTrack = connection?.sending.camera ? (connection.local.camera ?? null) : null;
+    } else {
+      for (const t of state.tracks.values()) {
+        if (t.participant !== p.id) continue;
+        const remote = state.remoteTracks.get(t.id) ?? null;
+        if (t.source === "camera") cameraTrack = remote;
+        if (t.source === "mic") micTrack = remote;
+      }
+    }
+    const cameraOn = self ? Boolean(connection?.sending.camera) : p.camera === "live";
+    const micOn = self ? Boolean(connection?.sending.mic) : p.mic === "live";
+    attach(video, cameraOn ? cameraTrack : null);
+    attach(audio, micOn ? micTrack : null);
+    tile.dataset.video = cameraOn && cameraTrack ? "on" : "off";
+    avatar.hidden = Boolean(cameraOn && cameraTrack);
+    avatar.textContent = p.name.slice(0, 1).toUpperCase();
+    label.textContent = self ? `${p.name} (you)` : p.name;
+    label.classList.toggle("mic-off", !micOn);
+    label.classList.toggle("reconnecting", p.connection === "reconnecting");
+    tile.classList.toggle("self", self);
+  }
+}
+
+/** For tests and troubleshooting: what each tile plays, without personal data. */
+export function describeTiles() {
+  /** @type {Record<string, {video: string, frames: number, width: number}>} */
+  const out = {};
+  for (const tile of Array.from(document.querySelectorAll(".tile"))) {
+    const el = /** @type {HTMLElement} */ (tile);
+    const video = /** @type {HTMLVideoElement} */ (el.querySelector("video"));
+    out[el.dataset.participant ?? ""] = {
+      video: el.dataset.video ?? "off",
+      frames: video.getVideoPlaybackQuality().totalVideoFrames,
+      width: video.videoWidth,
+    };
+  }
+  return out;
+}

@@ -1,0 +1,177 @@
+// The side panel: facilitator console (waiting room, lock, mute all, hands),
+// the people list with per-person actions, chat, and notices.
+
+import { $, button, isFacilitator, state } from "./state.js";
+
+/**
+ * Show a short notice at the top of the call, optionally with an action.
+ * @param {string} text
+ * @param {{label: string, run: () => void}} [action]
+ * @param {string} [kind] data-kind, for tests
+ */
+export function notify(text, action, kind = "info") {
+  const notice = document.createElement("div");
+  notice.className = "notice";
+  notice.dataset.kind = kind;
+  const span = document.createElement("span");
+  span.textContent = text;
+  notice.append(span);
+  if (action) {
+    notice.append(
+      button(action.label, () => {
+        action.run();
+        notice.remove();
+      }),
+    );
+  }
+  notice.append(button("Dismiss", () => notice.remove()));
+  $("notices").append(notice);
+  // Informational notices fade on their own; ones asking something stay.
+  if (!action) setTimeout(() => notice.remove(), 8000);
+}
+
+function renderConsole() {
+  const conn = state.connection;
+  $("console").hidden = !isFacilitator();
+  $("end-session").hidden = state.myRole !== "therapist";
+  /** @type {HTMLInputElement} */ ($("lock-toggle")).checked = state.locked;
+  /** @type {HTMLInputElement} */ ($("chat-toggle")).checked = state.chatEnabled;
+  $("locked-badge").hidden = !state.locked;
+  $("waiting-count").textContent = state.waiting.length ? `(${state.waiting.length})` : "";
+  const list = $("waiting-list");
+  list.replaceChildren();
+  for (const p of state.waiting) {
+    const li = document.createElement("li");
+    li.dataset.participant = p.id;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = `${p.name} (${p.role})`;
+    li.append(
+      who,
+      button("Admit", () => conn?.admit(p.id), "admit"),
+      button("Deny", () => conn?.deny(p.id, "The therapist could not let you in now."), "deny"),
+    );
+    list.append(li);
+  }
+  const hands = $("hand-list");
+  hands.replaceChildren();
+  for (const id of state.hands) {
+    const p = state.participants.get(id);
+    const li = document.createElement("li");
+    li.dataset.participant = id;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = p ? p.name : id;
+    li.append(who, button("Lower", () => conn?.lowerHand(id), "lower-hand"));
+    hands.append(li);
+  }
+}
+
+function renderPeople() {
+  const conn = state.connection;
+  const list = $("people-list");
+  list.replaceChildren();
+  const observers = [...state.participants.values()].some((p) => p.role === "observer");
+  $("observer-banner").hidden = !observers;
+  for (const p of state.participants.values()) {
+    // Patients see who is here; facilitators also see each person's state.
+    const li = document.createElement("li");
+    li.dataset.participant = p.id;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = p.id === state.myId ? `${p.name} (you)` : p.name;
+    const bits = [p.role];
+    if (p.mic === "off") bits.push("muted");
+    if (p.camera === "off") bits.push("camera off");
+    if (p.connection === "reconnecting") bits.push("reconnecting");
+    if (isFacilitator() && state.hands.includes(p.id)) bits.push("hand raised");
+    const st = document.createElement("span");
+    st.className = "state";
+    st.textContent = bits.join(" · ");
+    li.append(who, st);
+    if (isFacilitator() && p.id !== state.myId && p.role !== "observer") {
+      if (p.mic === "live") li.append(button("Mute", () => conn?.mute(p.id), "mute"));
+      else li.append(button("Ask to unmute", () => conn?.askUnmute(p.id), "ask-unmute"));
+      if (p.camera === "live") {
+        li.append(button("Camera off", () => conn?.stopCamera(p.id), "stop-camera"));
+      }
+    }
+    if (isFacilitator() && p.id !== state.myId) {
+      if (p.role !== "therapist") {
+        li.append(
+          button(
+            "Remove",
+            () => {
+              if (confirm(`Remove ${p.name} from the session?`)) conn?.remove(p.id);
+            },
+            "remove",
+          ),
+        );
+      }
+    }
+    list.append(li);
+  }
+}
+
+function renderChat() {
+  const log = $("chat-log");
+  log.replaceChildren();
+  for (const m of state.chat) {
+    const li = document.createElement("li");
+    li.classList.toggle("private", m.to === "facilitators");
+    const prefix = m.to === "facilitators" ? "(to facilitators) " : "";
+    li.textContent = `${m.fromName}: ${prefix}${m.text}`;
+    log.append(li);
+  }
+  log.scrollTop = log.scrollHeight;
+  const canWrite = state.chatEnabled || isFacilitator();
+  const to = /** @type {HTMLSelectElement} */ ($("chat-to"));
+  const everyone = /** @type {HTMLOptionElement} */ (to.options[0]);
+  everyone.disabled = !canWrite;
+  if (!canWrite) to.value = "facilitators";
+  const observer = state.myRole === "observer";
+  $("chat-form").hidden = observer;
+  $("toggle-hand").hidden = observer || isFacilitator();
+  $("need-break").hidden = observer || isFacilitator();
+  $("toggle-hand").textContent = state.handRaised ? "Lower hand" : "Raise hand";
+  $("toggle-hand").setAttribute("aria-pressed", String(state.handRaised));
+}
+
+export function renderPanel() {
+  renderConsole();
+  renderPeople();
+  renderChat();
+}
+
+/** Wire the panel's own controls once. */
+export function setUpPanel() {
+  $("lock-toggle").addEventListener("change", (e) => {
+    state.connection?.lock(/** @type {HTMLInputElement} */ (e.target).checked);
+  });
+  $("chat-toggle").addEventListener("change", (e) => {
+    state.connection?.setChat(/** @type {HTMLInputElement} */ (e.target).checked);
+  });
+  $("mute-all").addEventListener("click", () => state.connection?.muteAll());
+  $("end-session").addEventListener("click", () => {
+    if (confirm("End the session for everyone?")) state.connection?.endSession();
+  });
+  $("toggle-hand").addEventListener("click", () => {
+    if (state.handRaised) state.connection?.lowerHand();
+    else state.connection?.raiseHand();
+  });
+  $("need-break").addEventListener("click", () => {
+    state.connection?.signalBreak();
+    notify("The facilitators know you need a break. Only they were told.");
+  });
+  $("chat-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const input = /** @type {HTMLInputElement} */ ($("chat-text"));
+    const to = /** @type {"room" | "facilitators"} */ (
+      /** @type {HTMLSelectElement} */ ($("chat-to")).value
+    );
+    if (input.value.trim()) {
+      state.connection?.chat(to, input.value.trim());
+      input.value = "";
+    }
+  });
+}

@@ -1,0 +1,58 @@
+// What the page knows of the session; the UI modules render from it.
+
+/** @typedef {import("./protocol.js").Participant} Participant */
+/** @typedef {import("./protocol.js").Track} Track */
+/** @typedef {import("./protocol.js").ChatMessage} ChatMessage */
+
+export const state = {
+  /** @type {import("./protocol.js").CallConnection | null} */
+  connection: null,
+  myId: "",
+  myRole: "",
+  /** @type {Map<string, Participant>} */
+  participants: new Map(),
+  /** @type {Map<string, Track>} */
+  tracks: new Map(),
+  /** @type {Map<string, MediaStreamTrack>} */
+  remoteTracks: new Map(),
+  /** @type {Participant[]} */
+  waiting: [],
+  /** @type {string[]} */
+  hands: [],
+  handRaised: false,
+  locked: false,
+  chatEnabled: true,
+  /** @type {ChatMessage[]} */
+  chat: [],
+};
+
+/** Whether this page belongs to a facilitator (the server decides what it may do). */
+export function isFacilitator() {
+  return state.myRole === "therapist" || state.myRole === "co-facilitator";
+}
+
+/**
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @returns {T}
+ */
+export function $(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return /** @type {T} */ (el);
+}
+
+/**
+ * A button element.
+ * @param {string} label
+ * @param {() => void} onClick
+ * @param {string} [action] data-action, for tests and styling
+ */
+export function button(label, onClick, action) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  if (action) b.dataset.action = action;
+  b.addEventListener("click", onClick);
+  return b;
+}

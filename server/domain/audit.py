@@ -1,0 +1,103 @@
+"""The audit log: which events are recorded, and the hash chain that makes it tamper-evident."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .events import (
+    CameraStopped,
+    ChatSettingChanged,
+    Event,
+    LockChanged,
+    Muted,
+    ParticipantAdmitted,
+    ParticipantDenied,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantWaiting,
+    SessionEnded,
+    UnmuteRequested,
+)
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What happened, by whom, to whom: opaque ids only, never names or content."""
+
+    action: str
+    actor: str | None
+    target: str | None
+    detail: str = ""
+
+
+def audit_entry(event: Event) -> AuditEntry | None:
+    """The audit entry an event makes, or None if it is not audited."""
+    match event:
+        case ParticipantJoined(participant=p):
+            return AuditEntry("join", p.id, p.id, p.role.value)
+        case ParticipantWaiting(participant=p):
+            return AuditEntry("wait", p.id, p.id, p.role.value)
+        case ParticipantAdmitted(participant_id=pid, by=by):
+            return AuditEntry("admit", by.id, pid)
+        case ParticipantDenied(participant_id=pid, by=by):
+            return AuditEntry("deny", by.id, pid)
+        case ParticipantLeft(participant_id=pid, reason=reason, by=by):
+            return AuditEntry("leave", by.id if by else pid, pid, reason)
+        case LockChanged(locked=locked, by=by):
+            return AuditEntry("lock" if locked else "unlock", by.id, None)
+        case Muted(participant_id=pid, by=by):
+            return AuditEntry("mute", by.id, pid)
+        case UnmuteRequested(participant_id=pid, by=by):
+            return AuditEntry("ask-unmute", by.id, pid)
+        case CameraStopped(participant_id=pid, by=by):
+            return AuditEntry("stop-camera", by.id, pid)
+        case ChatSettingChanged(enabled=enabled, by=by):
+            return AuditEntry("chat-on" if enabled else "chat-off", by.id, None)
+        case SessionEnded(by=by):
+            return AuditEntry("end-session", by.id if by else None, None)
+    return None
+
+
+def chain_record(
+    previous_hash: str, seq: int, session_id: str, at: float, entry: AuditEntry
+) -> dict[str, Any]:
+    """A record linked to the one before it: its hash covers its content and that hash."""
+    record: dict[str, Any] = {
+        "seq": seq,
+        "session": session_id,
+        "at": round(at, 3),
+        "action": entry.action,
+        "actor": entry.actor,
+        "target": entry.target,
+        "detail": entry.detail,
+        "prev": previous_hash,
+    }
+    record["hash"] = record_hash(record)
+    return record
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    """SHA-256 of the record's canonical JSON, without its own hash."""
+    body = {k: v for k, v in record.items() if k != "hash"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def verify_chain(records: list[dict[str, Any]]) -> int | None:
+    """The seq of the first record that breaks the chain, or None if it holds.
+
+    The first record may follow records purged by retention: its `prev` is trusted.
+    """
+    previous: str | None = None
+    for record in records:
+        if record_hash(record) != record.get("hash"):
+            return int(record.get("seq", -1))
+        if previous is not None and record.get("prev") != previous:
+            return int(record.get("seq", -1))
+        previous = record["hash"]
+    return None

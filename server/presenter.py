@@ -1,0 +1,159 @@
+"""Turns session events into socket.io messages, each to the people allowed to see it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import socketio
+
+from .connections import Connection, ConnectionRegistry, call_room, facilitator_room
+from .domain.events import (
+    BreakRequested,
+    CameraStopped,
+    ChatPosted,
+    ChatSettingChanged,
+    Event,
+    HandsChanged,
+    LockChanged,
+    Muted,
+    ParticipantAdmitted,
+    ParticipantDenied,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    ParticipantWaiting,
+    SessionEnded,
+    TrackPublished,
+    TrackUnpublished,
+    UnmuteRequested,
+)
+from .domain.session import Session
+
+EnterCall = Callable[[Connection, Session], Awaitable[None]]
+
+
+def session_settings(session: Session) -> dict[str, Any]:
+    """The protocol's `session-settings` body."""
+    return {"locked": session.locked, "chatEnabled": session.chat_enabled}
+
+
+def waiting_room(session: Session) -> dict[str, Any]:
+    """The protocol's `waiting-room` body (facilitators only)."""
+    return {"waiting": [p.to_wire() for p in session.waiting()]}
+
+
+class Presenter:
+    """Host listener: tells each person what changed, if they may know it."""
+
+    def __init__(
+        self, sio: socketio.AsyncServer, connections: ConnectionRegistry, enter_call: EnterCall
+    ) -> None:
+        self._sio = sio
+        self._connections = connections
+        self._enter_call = enter_call
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    async def present(self, session: Session, events: list[Event]) -> None:
+        """Emit what `events` mean, in order."""
+        room, staff = call_room(session.id), facilitator_room(session.id)
+        waiting_changed = False
+        for event in events:
+            match event:
+                case ParticipantJoined(participant=p):
+                    await self._emit("participant-joined", p.to_wire(), room)
+                    conn = self._connections.current(p.id)
+                    if conn is not None and not conn.in_call:
+                        await self._enter_call(conn, session)
+                    waiting_changed = True
+                case ParticipantWaiting(participant=p):
+                    await self._to(p.id, "waiting", {"session": {"title": session.title}})
+                    waiting_changed = True
+                case ParticipantAdmitted():
+                    waiting_changed = True
+                case ParticipantDenied(participant_id=pid, message=message):
+                    await self._to(pid, "denied", {"message": message})
+                    waiting_changed = True
+                case ParticipantUpdated(participant=p):
+                    await self._emit("participant-updated", p.to_wire(), room)
+                case ParticipantLeft(participant_id=pid, reason=reason, by=by):
+                    await self._emit("participant-left", {"id": pid, "reason": reason}, room)
+                    await self._release(pid, reason, by.name if by else None, room, staff)
+                    waiting_changed = True
+                case TrackPublished(track=t):
+                    await self._emit("track-published", t.to_wire(), room)
+                case TrackUnpublished(track_id=tid):
+                    await self._emit("track-unpublished", {"id": tid}, room)
+                case LockChanged() | ChatSettingChanged():
+                    await self._emit("session-settings", session_settings(session), room)
+                case Muted(participant_id=pid, by=by):
+                    await self._to(pid, "muted", {"by": by.name})
+                case UnmuteRequested(participant_id=pid, by=by):
+                    await self._to(pid, "unmute-requested", {"by": by.name})
+                case CameraStopped(participant_id=pid, by=by):
+                    await self._to(pid, "camera-stopped", {"by": by.name})
+                case HandsChanged(queue=queue):
+                    await self._emit("hands", {"queue": list(queue)}, staff)
+                    for conn in self._connections.in_session(session.id):
+                        if conn.in_call:
+                            raised = conn.participant_id in queue
+                            await self._emit("hand", {"raised": raised}, conn.sid)
+                case ChatPosted(message_id=mid, sender=sender, to=to, text=text, at=at):
+                    body = {
+                        "id": mid,
+                        "from": sender.id,
+                        "fromName": sender.name,
+                        "to": to,
+                        "text": text,
+                        "at": at,
+                    }
+                    if to == "room":
+                        await self._emit("chat-message", body, room)
+                    else:
+                        await self._emit("chat-message", body, staff)
+                        conn = self._connections.current(sender.id)
+                        if conn is not None and not conn.moderates:
+                            await self._emit("chat-message", body, conn.sid)
+                case BreakRequested(participant=who, at=at):
+                    await self._emit(
+                        "break-requested",
+                        {"participant": who.id, "name": who.name, "at": at},
+                        staff,
+                    )
+                case SessionEnded():
+                    for conn in self._connections.in_session(session.id):
+                        await self._emit("session-ended", {}, conn.sid)
+                        self._background(self._sio.disconnect(conn.sid))
+        if waiting_changed:
+            await self._emit("waiting-room", waiting_room(session), staff)
+
+    async def _release(self, pid: str, reason: str, by: str | None, room: str, staff: str) -> None:
+        """The participant is out of the session: their socket is done (but not on a
+        plain leave, which the leave handler closes itself)."""
+        conn = self._connections.release(pid)
+        if conn is None:
+            return
+        conn.in_call = False
+        await self._sio.leave_room(conn.sid, room)
+        await self._sio.leave_room(conn.sid, staff)
+        if reason in ("left", "ended"):
+            return
+        body: dict[str, Any] = {"reason": reason}
+        if by is not None:
+            body["by"] = by
+        await self._emit("session-left", body, conn.sid)
+        self._background(self._sio.disconnect(conn.sid))
+
+    async def _to(self, participant_id: str, event: str, body: dict[str, Any]) -> None:
+        conn = self._connections.current(participant_id)
+        if conn is not None:
+            await self._emit(event, body, conn.sid)
+
+    async def _emit(self, event: str, body: dict[str, Any], to: str) -> None:
+        await self._sio.emit(event, body, to=to)
+
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

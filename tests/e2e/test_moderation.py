@@ -1,0 +1,88 @@
+"""Roles and safety in real browsers: waiting room, admission, muting."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page
+
+from tests.e2e.conftest import OpenPage
+from tests.e2e.test_group_call import eventually, frames_of, join
+from tests.support.server import PeerCircleServer
+
+pytestmark = pytest.mark.e2e
+
+
+async def audio_bytes_from(page: Page, track_ids: set[str]) -> int:
+    """Inbound audio bytes this page has received of these tracks."""
+    inbound = await page.evaluate("window.peercircle.inbound()")
+    return sum(int(s["bytes"]) for tid, s in inbound.items() if tid in track_ids)
+
+
+async def test_therapist_admits_two_patients_and_mutes_one(
+    server: PeerCircleServer, open_page: OpenPage
+) -> None:
+    session = await server.create_session("Tuesday group")
+    therapist_link = await server.mint_link(session["id"], "Dr. Rivera", "therapist")
+    alex_link = await server.mint_link(session["id"], "Alex", "patient")
+    sam_link = await server.mint_link(session["id"], "Sam", "patient")
+    therapist = await join(open_page, therapist_link["url"])
+    alex = await join(open_page, alex_link["url"])
+    sam = await join(open_page, sam_link["url"])
+
+    # Both patients wait, and cannot see the call; the therapist sees the queue.
+    for page in (alex, sam):
+        await page.locator("#waiting").wait_for(state="visible", timeout=10_000)
+        assert await page.locator("#call").is_hidden()
+    queue = therapist.locator("#waiting-list li")
+    await eventually(lambda: _count_is(queue, 2), 10, "the therapist sees two people waiting")
+    state = await server.session_state(session["id"])
+    assert [p["id"] for p in state["participants"]] == [therapist_link["participant_id"]]
+
+    # Admit both: they are in the call and see each other's video.
+    for link in (alex_link, sam_link):
+        await therapist.click(
+            f'#waiting-list li[data-participant="{link["participant_id"]}"] [data-action="admit"]'
+        )
+    alex_id, sam_id = alex_link["participant_id"], sam_link["participant_id"]
+
+    async def patients_see_each_other() -> bool:
+        return await frames_of(alex, sam_id) > 5 and await frames_of(sam, alex_id) > 5
+
+    await eventually(patients_see_each_other, 20, "admitted patients see each other")
+
+    # Alex's audio reaches Sam and the therapist ...
+    alex_mic = {
+        t["id"]
+        for t in (await server.session_state(session["id"]))["tracks"]
+        if t["participant"] == alex_id and t["kind"] == "audio"
+    }
+    assert alex_mic
+
+    async def alex_audio_grows(page: Page) -> bool:
+        first = await audio_bytes_from(page, alex_mic)
+        await page.wait_for_timeout(500)
+        return await audio_bytes_from(page, alex_mic) > first
+
+    for page in (therapist, sam):
+        await eventually(lambda p=page: alex_audio_grows(p), 10, "Alex's audio flows")
+
+    # ... until the therapist mutes Alex: it stops for everyone, and Alex is told by whom.
+    await therapist.click(f'#people-list li[data-participant="{alex_id}"] [data-action="mute"]')
+    await alex.locator('.notice[data-kind="muted"]').wait_for(timeout=5_000)
+    assert "Dr. Rivera" in await alex.locator('.notice[data-kind="muted"]').inner_text()
+    assert await alex.locator("#toggle-mic").inner_text() == "Unmute"
+
+    async def alex_audio_stopped(page: Page) -> bool:
+        first = await audio_bytes_from(page, alex_mic)
+        await page.wait_for_timeout(1000)
+        return await audio_bytes_from(page, alex_mic) == first
+
+    for page in (therapist, sam):
+        await eventually(lambda p=page: alex_audio_stopped(p), 5, "Alex's audio stops")
+
+
+async def _count_is(locator: object, n: int) -> bool:
+    from playwright.async_api import Locator
+
+    assert isinstance(locator, Locator)
+    return await locator.count() == n

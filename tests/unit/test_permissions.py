@@ -1,0 +1,113 @@
+"""Every cell of the role x action matrix, against the session itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from server.domain.errors import NotPermitted
+from server.domain.model import Presence, Source
+from server.domain.roles import Action, Role, may, permission_matrix_markdown
+from server.domain.session import Session
+
+NOW = 1000.0
+THERAPIST, ACTOR, TARGET, WAITER = "p_therapist", "p_actor", "p_target", "p_waiter"
+
+
+def session_with(role: Role) -> Session:
+    """A therapist, an actor of `role` and a patient in the call; one patient waiting."""
+    session = Session("s_1", "Group", NOW)
+    session.join(THERAPIST, "Therapist", Role.THERAPIST, NOW)
+    record = session.to_record()
+    # Put the actor straight into the call, whatever the role (a captioner could never
+    # join, which is the point: it must still be refused everything once there).
+    record["participants"].append(
+        {
+            "id": ACTOR,
+            "name": "Actor",
+            "role": role.value,
+            "presence": Presence.PRESENT.value,
+            "mic": "live",
+            "camera": "live",
+            "room": "main",
+            "pre_admitted": False,
+            "dropped_at": None,
+        }
+    )
+    session = Session.from_record(record)
+    session.join(TARGET, "Target", Role.PATIENT, NOW, pre_admitted=True)
+    session.join(WAITER, "Waiter", Role.PATIENT, NOW)
+    assert session.participant(TARGET).presence is Presence.PRESENT
+    assert session.participant(WAITER).presence is Presence.WAITING
+    return session
+
+
+# What must be true before an action can be tried (done by the therapist).
+SETUP: dict[Action, Callable[[Session], object]] = {
+    Action.ASK_UNMUTE: lambda s: s.mute(THERAPIST, TARGET),
+    Action.LOWER_OTHERS_HAND: lambda s: s.raise_hand(TARGET),
+}
+# Actions the session enforces, each as the actor trying it.
+ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
+    Action.JOIN: lambda s, role: s.join("p_new", "New", role, NOW),
+    Action.PUBLISH_MIC: lambda s, role: s.publish(ACTOR, "t_mic", Source.MIC),
+    Action.PUBLISH_CAMERA: lambda s, role: s.publish(ACTOR, "t_cam", Source.CAMERA),
+    Action.ADMIT: lambda s, role: s.admit(ACTOR, WAITER),
+    Action.LOCK: lambda s, role: s.set_locked(ACTOR, True),
+    Action.MUTE: lambda s, role: s.mute(ACTOR, TARGET),
+    Action.MUTE_ALL: lambda s, role: s.mute_all(ACTOR),
+    Action.ASK_UNMUTE: lambda s, role: s.ask_to_unmute(ACTOR, TARGET),
+    Action.STOP_CAMERA: lambda s, role: s.stop_camera(ACTOR, TARGET),
+    Action.REMOVE: lambda s, role: s.remove(ACTOR, TARGET),
+    Action.END_SESSION: lambda s, role: s.end(ACTOR),
+    Action.SET_CHAT: lambda s, role: s.set_chat(ACTOR, False),
+    Action.CHAT: lambda s, role: s.post_chat(ACTOR, "room", "hello", NOW),
+    Action.CHAT_FACILITATORS: lambda s, role: s.post_chat(ACTOR, "facilitators", "hi", NOW),
+    Action.RAISE_HAND: lambda s, role: s.raise_hand(ACTOR),
+    Action.LOWER_OTHERS_HAND: lambda s, role: s.lower_hand(ACTOR, TARGET),
+    Action.SIGNAL_BREAK: lambda s, role: s.signal_break(ACTOR, NOW),
+}
+# Seeing things is enforced where events are presented (tests/integration).
+PRESENTATION_ONLY = {Action.SEE_WAITING_ROOM, Action.SEE_HANDS, Action.SEE_BREAK_SIGNALS}
+
+
+def test_every_action_is_attempted_or_presentation_only() -> None:
+    tested = set(ATTEMPTS) | PRESENTATION_ONLY | {Action.SKIP_WAITING_ROOM}
+    assert tested == set(Action)
+
+
+@pytest.mark.parametrize("role", [r for r in Role if may(r, Action.JOIN)], ids=str)
+def test_only_facilitators_skip_the_waiting_room(role: Role) -> None:
+    session = session_with(Role.PATIENT)
+    session.join("p_new", "New", role, NOW)
+    presence = session.participant("p_new").presence
+    expected = Presence.PRESENT if may(role, Action.SKIP_WAITING_ROOM) else Presence.WAITING
+    assert presence is expected
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+@pytest.mark.parametrize("action", list(ATTEMPTS), ids=lambda a: a.name.lower())
+def test_the_session_enforces_the_matrix(role: Role, action: Action) -> None:
+    session = session_with(role)
+    if action in SETUP:
+        SETUP[action](session)
+    before = session.to_record()
+    if may(role, action):
+        ATTEMPTS[action](session, role)
+    else:
+        with pytest.raises(NotPermitted):
+            ATTEMPTS[action](session, role)
+        # A refused action changes nothing.
+        assert session.to_record() == before
+
+
+def test_permissions_doc_shows_the_matrix_in_force() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "PERMISSIONS.md").read_text()
+    assert permission_matrix_markdown() in doc
+
+
+def test_facilitators_are_exactly_the_roles_that_skip_the_waiting_room() -> None:
+    skipping = {r for r in Role if may(r, Action.SKIP_WAITING_ROOM)}
+    assert skipping == {Role.THERAPIST, Role.CO_FACILITATOR}
