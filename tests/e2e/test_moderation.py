@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page
 
 from tests.e2e.conftest import OpenPage
 from tests.e2e.test_group_call import eventually, frames_of, join
@@ -64,7 +66,7 @@ async def test_therapist_admits_two_patients_and_mutes_one(
         return await audio_bytes_from(page, alex_mic) > first
 
     for page in (therapist, sam):
-        await eventually(lambda p=page: alex_audio_grows(p), 10, "Alex's audio flows")
+        await eventually(functools.partial(alex_audio_grows, page), 10, "Alex's audio flows")
 
     # ... until the therapist mutes Alex: it stops for everyone, and Alex is told by whom.
     await therapist.click(f'#people-list li[data-participant="{alex_id}"] [data-action="mute"]')
@@ -78,11 +80,8 @@ async def test_therapist_admits_two_patients_and_mutes_one(
         return await audio_bytes_from(page, alex_mic) == first
 
     for page in (therapist, sam):
-        await eventually(lambda p=page: alex_audio_stopped(p), 5, "Alex's audio stops")
+        await eventually(functools.partial(alex_audio_stopped, page), 5, "Alex's audio stops")
 
 
-async def _count_is(locator: object, n: int) -> bool:
-    from playwright.async_api import Locator
-
-    assert isinstance(locator, Locator)
+async def _count_is(locator: Locator, n: int) -> bool:
     return await locator.count() == n
