@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from server.domain.errors import NotPermitted, UserError
@@ -54,11 +56,12 @@ def test_waiting_people_may_not_act() -> None:
     session = with_therapist()
     session.join("p_a", "Alex", Role.PATIENT, T0)
     before = session.to_record()
-    for attempt in (
+    attempts: list[Callable[[], object]] = [
         lambda: session.raise_hand("p_a"),
         lambda: session.post_chat("p_a", "room", "hi", T0),
         lambda: session.signal_break("p_a", T0),
-    ):
+    ]
+    for attempt in attempts:
         with pytest.raises(NotPermitted, match="waiting room"):
             attempt()
     assert session.to_record() == before
