@@ -232,7 +232,9 @@ class MediaPeer:
     async def _on_connection_state(self) -> None:
         state = self._pc.connectionState
         log.info("peer %s: connection %s", self.id, state)
-        if state == "failed" and not self._closed:
+        # aiortc closes a connection itself when ICE consent expires: unless we closed
+        # it, that is a failure the client must recover from.
+        if state in ("failed", "closed") and not self._closed:
             self._listener.on_peer_failed(self.id)
 
     def stats(self) -> dict[str, int]:

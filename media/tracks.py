@@ -22,7 +22,8 @@ FRAME_STEP = {"audio": 960, "video": 3000}
 # Frames a slot may hold before it is behind; then it drops the backlog (and, for
 # video, waits for the next keyframe) instead of queuing without bound.
 SLOT_BACKLOG = {"audio": 25, "video": 60}
-KEYFRAME_REQUEST_INTERVAL_S = 0.3
+# Each request makes a keyframe for every subscriber of the track: not too often.
+KEYFRAME_REQUEST_INTERVAL_S = 0.5
 
 
 def is_vp8_keyframe(frame: bytes) -> bool:
