@@ -217,7 +217,10 @@ class MediaPeer:
             self._candidates += 1
             if self._candidates > MAX_CANDIDATES:
                 raise OverflowError(f"more than {MAX_CANDIDATES} ICE candidates")
-            parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
+            try:
+                parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
+            except (AssertionError, IndexError, ValueError) as exc:
+                raise ValueError(f"unparsable candidate ({exc!r})") from None
             parsed.sdpMid = sdp_mid
             parsed.sdpMLineIndex = index
             await self._pc.addIceCandidate(parsed)

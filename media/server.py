@@ -39,7 +39,7 @@ class MediaServer:
             for s in ice_servers
         ]
         self._peers: dict[str, MediaPeer] = {}
-        self._plan = SubscriptionPlan()
+        self._wanted: dict[str, frozenset[str]] = {}
         self.codec_counters: CodecCounters = count_video_codec_use()
         offer_loopback_candidates(offer_loopback)
 
@@ -54,6 +54,7 @@ class MediaServer:
     async def close_peer(self, peer_id: str) -> None:
         """Close the peer if it exists; its tracks end (the listener is told)."""
         peer = self._peers.pop(peer_id, None)
+        self._wanted.pop(peer_id, None)
         if peer is not None:
             await peer.close()
 

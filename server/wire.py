@@ -96,7 +96,9 @@ def parse_ice_candidate(payload: Any) -> IceCandidate:
     if mid is not None and (not isinstance(mid, str) or len(mid) > MAX_MID_LENGTH):
         raise ProtocolError("sdpMid: must be a short string")
     index = body.get("sdpMLineIndex")
-    if index is not None and (not isinstance(index, int) or not 0 <= index < 1024):
+    if index is not None and (
+        not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 1024
+    ):
         raise ProtocolError("sdpMLineIndex: must be an integer 0-1023")
     if candidate and mid is None and index is None:
         raise ProtocolError("sdpMid or sdpMLineIndex is required")
