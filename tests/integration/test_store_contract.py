@@ -1,0 +1,132 @@
+"""One contract, two stores: MemoryStore and RedisStore (on a private redis-server)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from server.domain.model import Source
+from server.domain.roles import Role
+from server.domain.session import Session
+from server.store import SessionStore
+from server.store.memory import MemoryStore
+from server.store.redis_store import RedisStore
+from tests.support.redis_server import RedisServer, running_redis
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """Our own redis-server for the whole run (never the machine's one on 6379)."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest_asyncio.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[SessionStore]:
+    """Each contract test runs once per implementation, on an empty store."""
+    made: SessionStore
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        server.flush()
+        made = RedisStore(server.url)
+    else:
+        made = MemoryStore()
+    yield made
+    await made.close()
+
+
+def record(session_id: str, title: str = "Tuesday group") -> dict[str, Any]:
+    """A real session record with people in every presence."""
+    session = Session(session_id, title, created_at=1_700_000_000.25)
+    session.join("p_a", "Dr. Rivera", Role.THERAPIST, 1.0)
+    session.join("p_b", "Zoë ✨", Role.PATIENT, 2.0)
+    session.join("p_c", "Sam", Role.OBSERVER, 3.0)
+    session.publish("p_a", "t_1", Source.MIC)
+    session.set_media_state("p_b", mic="off", camera=None)
+    session.drop("p_b", 4.5)
+    session.leave("p_c")
+    return session.to_record()
+
+
+async def test_load_returns_what_was_saved(store: SessionStore) -> None:
+    saved = record("s_1")
+    await store.save_session(saved)
+    assert await store.load_session("s_1") == saved
+
+
+async def test_a_loaded_record_rebuilds_the_session(store: SessionStore) -> None:
+    await store.save_session(record("s_1"))
+    loaded = await store.load_session("s_1")
+    assert loaded is not None
+    session = Session.from_record(loaded)
+    assert [p.id for p in session.participants()] == ["p_a", "p_b"]
+    assert session.participant("p_b").mic == "off"
+    assert session.participant("p_b").name == "Zoë ✨"
+
+
+async def test_unknown_session_loads_as_none(store: SessionStore) -> None:
+    assert await store.load_session("s_missing") is None
+    assert await store.list_session_ids() == []
+
+
+async def test_save_replaces_the_record(store: SessionStore) -> None:
+    await store.save_session(record("s_1", "Before"))
+    await store.save_session(record("s_1", "After"))
+    loaded = await store.load_session("s_1")
+    assert loaded is not None and loaded["title"] == "After"
+    assert await store.list_session_ids() == ["s_1"]
+
+
+async def test_ids_are_listed_oldest_first_and_stay_put_when_saved_again(
+    store: SessionStore,
+) -> None:
+    for session_id in ("s_b", "s_c", "s_a"):
+        await store.save_session(record(session_id))
+    await store.save_session(record("s_b", "renamed"))
+    assert await store.list_session_ids() == ["s_b", "s_c", "s_a"]
+
+
+async def test_delete_forgets_the_session(store: SessionStore) -> None:
+    await store.save_session(record("s_1"))
+    await store.save_session(record("s_2"))
+    await store.delete_session("s_1")
+    assert await store.load_session("s_1") is None
+    assert await store.list_session_ids() == ["s_2"]
+    # Unknown ids are no error, and nothing else goes.
+    await store.delete_session("s_1")
+    await store.delete_session("s_never")
+    assert await store.load_session("s_2") == record("s_2")
+
+
+async def test_records_are_copied_in_and_out(store: SessionStore) -> None:
+    saved = record("s_1")
+    original = copy.deepcopy(saved)
+    await store.save_session(saved)
+    saved["title"] = "changed after saving"
+    saved["participants"][0]["name"] = "changed"
+
+    loaded = await store.load_session("s_1")
+    assert loaded == original
+    assert loaded is not None
+    loaded["participants"].clear()
+    assert await store.load_session("s_1") == original
+
+
+async def test_two_redis_stores_share_one_database(redis_server: RedisServer) -> None:
+    redis_server.flush()
+    first, second = RedisStore(redis_server.url), RedisStore(redis_server.url)
+    try:
+        await first.save_session(record("s_1"))
+        assert await second.load_session("s_1") == record("s_1")
+        assert await second.list_session_ids() == ["s_1"]
+        await second.delete_session("s_1")
+        assert await first.load_session("s_1") is None
+    finally:
+        await first.close()
+        await second.close()
