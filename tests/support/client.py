@@ -210,6 +210,8 @@ class Client:
             await pc.setLocalDescription(answer)
             self.offers += 1
             sdp = str(pc.localDescription.sdp)
+            if not self.sio.connected:
+                return sdp  # closed while answering: nobody to tell
             await self.emit("answer", {"revision": offer["revision"], "sdp": sdp})
             self.answered_at[int(offer["revision"])] = time.monotonic()
             return sdp

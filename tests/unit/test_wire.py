@@ -155,6 +155,7 @@ def test_parse_ice_candidate_accepts_the_longest_candidate() -> None:
                 reason="server bug: parse_ice_candidate takes JSON true for index 1 "
                 "(isinstance(True, int)); parse_answer refuses bools, this should too",
             ),
+            id="index-true",
         ),
         {"candidate": CANDIDATE},
         {"candidate": CANDIDATE, "sdpMid": "0", "foundation": "1"},
