@@ -69,15 +69,21 @@ class MediaServer:
         await self._peers[peer_id].add_ice_candidate(candidate, sdp_mid, index)
 
     def apply_plan(self, plan: SubscriptionPlan) -> None:
-        """Make every peer receive exactly the tracks the plan gives it."""
-        self._plan = plan
-        for peer in self._peers.values():
-            self._apply_to(peer)
+        """Make each peer the plan names receive exactly the tracks it gives that peer.
+
+        Peers the plan does not name keep what they had: one session's plan never
+        touches the peers of another session.
+        """
+        self._wanted.update(plan.receivers)
+        for peer_id in plan.receivers:
+            peer = self._peers.get(peer_id)
+            if peer is not None:
+                self._apply_to(peer)
 
     def _apply_to(self, peer: MediaPeer) -> None:
         tracks = self._published_tracks()
-        wanted = {tid: tracks[tid] for tid in self._plan.tracks_for(peer.id) if tid in tracks}
-        peer.subscribe(wanted)
+        wanted = self._wanted.get(peer.id, frozenset())
+        peer.subscribe({tid: tracks[tid] for tid in wanted if tid in tracks})
 
     def _published_tracks(self) -> dict[str, PublishedTrack]:
         return {t.id: t for p in self._peers.values() for t in p.published.values()}

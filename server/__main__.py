@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import secrets
+import signal
 import sys
 from dataclasses import replace
 
@@ -46,8 +47,13 @@ async def serve(settings: Settings, demo: bool) -> None:
             )
             print(f"  {name:<11} ({role.value}): {link['url']}", file=out)
     out.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Stop cleanly on SIGTERM (containers, process managers) as on Ctrl-C.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await runner.cleanup()
 

@@ -55,6 +55,8 @@ def session_state(session: Session) -> dict[str, Any]:
         "title": session.title,
         "created_at": session.created_at,
         "ended": session.ended,
+        "waiting_room": session.waiting_room,
+        "locked": session.locked,
         "participants": participants,
         "rooms": [
             {
@@ -124,7 +126,10 @@ class AdminApi:
         title = body.get("title", "Group session")
         if not isinstance(title, str) or not 1 <= len(title.strip()) <= MAX_TITLE_LENGTH:
             raise ValueError(f"title: must be 1-{MAX_TITLE_LENGTH} characters")
-        host = await self._registry.create(title.strip())
+        waiting_room = body.get("waiting_room", True)
+        if not isinstance(waiting_room, bool):
+            raise ValueError("waiting_room: must be true or false")
+        host = await self._registry.create(title.strip(), waiting_room=waiting_room)
         return web.json_response(session_state(host.session), status=201)
 
     async def list_sessions(self, request: web.Request) -> web.Response:

@@ -106,9 +106,14 @@ class SessionRegistry:
         self._hosts: dict[str, SessionHost] = {}
         self._loading = asyncio.Lock()
 
-    async def create(self, title: str) -> SessionHost:
+    async def create(self, title: str, waiting_room: bool = True) -> SessionHost:
         """Create a new session with an opaque id."""
-        session = Session(id="s_" + secrets.token_hex(8), title=title, created_at=self._clock())
+        session = Session(
+            id="s_" + secrets.token_hex(8),
+            title=title,
+            created_at=self._clock(),
+            waiting_room=waiting_room,
+        )
         await self._store.save_session(session.to_record())
         host = SessionHost(session, self._store, self._listeners, self._clock)
         self._hosts[session.id] = host

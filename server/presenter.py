@@ -124,7 +124,7 @@ class Presenter:
                 case SessionEnded():
                     for conn in self._connections.in_session(session.id):
                         await self._emit("session-ended", {}, conn.sid)
-                        self._background(self._sio.disconnect(conn.sid))
+                        self.background(self._sio.disconnect(conn.sid))
         if waiting_changed:
             await self._emit("waiting-room", waiting_room(session), staff)
 
@@ -143,7 +143,7 @@ class Presenter:
         if by is not None:
             body["by"] = by
         await self._emit("session-left", body, conn.sid)
-        self._background(self._sio.disconnect(conn.sid))
+        self.background(self._sio.disconnect(conn.sid))
 
     async def _to(self, participant_id: str, event: str, body: dict[str, Any]) -> None:
         conn = self._connections.current(participant_id)
@@ -153,7 +153,8 @@ class Presenter:
     async def _emit(self, event: str, body: dict[str, Any], to: str) -> None:
         await self._sio.emit(event, body, to=to)
 
-    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run `coro` on its own, keeping a reference until it is done."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

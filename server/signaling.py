@@ -108,6 +108,12 @@ class Signaling:
         self.connections.remove(sid)
         if conn is None or not conn.joined or not current:
             return  # never joined, or replaced by a newer connection of the same person
+        # Engine.IO may call this from inside an emit to the dead socket, that is from
+        # inside a session command holding the host's lock: drop the person afterwards.
+        self.presenter.background(self._drop(conn))
+
+    async def _drop(self, conn: Connection) -> None:
+        """The connection is gone: close its media, keep the seat for the grace period."""
         await self._bridge.close_peer(conn.participant_id)
         host = await self._registry.get(conn.session_id)
         pid = conn.participant_id
@@ -347,14 +353,14 @@ class Signaling:
         """Deliver a media offer to the participant's current connection."""
         conn = self.connections.current(participant_id)
         if conn is not None:
-            self.presenter._background(self._sio.emit("offer", offer, to=conn.sid))
+            self.presenter.background(self._sio.emit("offer", offer, to=conn.sid))
 
     def restart_media(self, participant_id: str) -> None:
         """The peer connection failed: ask the client to join again."""
         conn = self.connections.current(participant_id)
         if conn is not None:
             body = {"code": "media_failed", "message": "media failed; rejoin", "event": "media"}
-            self.presenter._background(self._sio.emit("error", body, to=conn.sid))
+            self.presenter.background(self._sio.emit("error", body, to=conn.sid))
 
     def connection_count(self) -> int:
         """Open sockets (for metrics)."""

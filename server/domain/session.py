@@ -464,8 +464,11 @@ class Session:
         )
 
     def _lets_in(self, person: _Participant) -> bool:
-        """Whether someone knocking comes straight in: only while a facilitator is present."""
-        return self._facilitator_present() and (person.pre_admitted or not self.waiting_room)
+        """Whether someone knocking comes straight in: everyone when the waiting room is
+        off; with it on, pre-admitted links, and only while a facilitator is present."""
+        if not self.waiting_room:
+            return True
+        return person.pre_admitted and self._facilitator_present()
 
     def _admit_expected(self) -> list[Event]:
         """A facilitator arrived: let in those who did not need to wait for one."""

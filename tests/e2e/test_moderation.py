@@ -23,7 +23,7 @@ async def audio_bytes_from(page: Page, track_ids: set[str]) -> int:
 async def test_therapist_admits_two_patients_and_mutes_one(
     server: PeerCircleServer, open_page: OpenPage
 ) -> None:
-    session = await server.create_session("Tuesday group")
+    session = await server.create_session("Tuesday group", waiting_room=True)
     therapist_link = await server.mint_link(session["id"], "Dr. Rivera", "therapist")
     alex_link = await server.mint_link(session["id"], "Alex", "patient")
     sam_link = await server.mint_link(session["id"], "Sam", "patient")

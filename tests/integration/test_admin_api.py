@@ -263,11 +263,6 @@ async def test_end_session_disconnects_everyone_and_refuses_links_and_connects(
     assert status == 200 and state["ended"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: Signaling.present removes each participant from the room on "
-    "participant-left(ended) before SessionEnded is broadcast to that room",
-)
 async def test_end_session_tells_everyone_session_ended(
     server: PeerCircleServer, clients: MakeClient
 ) -> None:

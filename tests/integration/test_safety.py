@@ -42,7 +42,7 @@ async def arrive(
 
 async def group(server: PeerCircleServer, clients: MakeClient) -> tuple[str, Person, Person]:
     """A session with a therapist and one admitted patient in the call."""
-    session = await server.create_session()
+    session = await server.create_session(waiting_room=True)
     therapist = await arrive(server, clients, session["id"], "Dr. Rivera", "therapist")
     alex = await arrive(server, clients, session["id"], "Alex", admitted=True)
     return session["id"], therapist, alex

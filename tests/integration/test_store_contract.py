@@ -45,8 +45,8 @@ def record(session_id: str, title: str = "Tuesday group") -> dict[str, Any]:
     """A real session record with people in every presence."""
     session = Session(session_id, title, created_at=1_700_000_000.25)
     session.join("p_a", "Dr. Rivera", Role.THERAPIST, 1.0)
-    session.join("p_b", "Zoë ✨", Role.PATIENT, 2.0)
-    session.join("p_c", "Sam", Role.OBSERVER, 3.0)
+    session.join("p_b", "Zoë ✨", Role.PATIENT, 2.0, pre_admitted=True)
+    session.join("p_c", "Sam", Role.OBSERVER, 3.0)  # waits
     session.publish("p_a", "t_1", Source.MIC)
     session.set_media_state("p_b", mic="off", camera=None)
     session.drop("p_b", 4.5)

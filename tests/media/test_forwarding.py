@@ -272,11 +272,6 @@ async def test_newcomer_gets_video_from_every_publisher_within_seconds(
     await call.all_receiving(video=5, audio=10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: MediaBridge.on_events applies one session's subscriptions as the "
-    "whole MediaServer plan, so any event in one session unsubscribes every other session",
-)
 async def test_activity_in_another_session_does_not_disturb_a_call(
     server: PeerCircleServer, clients: MakeClient
 ) -> None:

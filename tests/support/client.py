@@ -35,6 +35,17 @@ SERVER_EVENTS = (
     "session-left",
     "session-ended",
     "error",
+    "waiting",
+    "denied",
+    "waiting-room",
+    "session-settings",
+    "muted",
+    "unmute-requested",
+    "camera-stopped",
+    "hands",
+    "hand",
+    "chat-message",
+    "break-requested",
 )
 
 

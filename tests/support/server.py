@@ -162,9 +162,13 @@ class PeerCircleServer:
             raise ApiError(f"{method} {path}: expected {status}, got {got}: {answer}")
         return answer
 
-    async def create_session(self, title: str = "Test group") -> dict[str, Any]:
-        """POST /api/sessions: the new session's state."""
-        state: dict[str, Any] = await self._expect(201, "POST", "/api/sessions", {"title": title})
+    async def create_session(
+        self, title: str = "Test group", waiting_room: bool = False
+    ) -> dict[str, Any]:
+        """POST /api/sessions: the new session's state. The waiting room is off unless
+        asked for: tests of the waiting room say so, the others need not admit anyone."""
+        body = {"title": title, "waiting_room": waiting_room}
+        state: dict[str, Any] = await self._expect(201, "POST", "/api/sessions", body)
         return state
 
     async def mint_link(

@@ -90,12 +90,9 @@ def test_pre_admitted_links_wait_only_while_no_facilitator_is_present() -> None:
     assert presence(session, "p_a") is Presence.PRESENT
 
 
-def test_newcomers_wait_while_no_facilitator_is_present_even_without_a_waiting_room() -> None:
-    session = new_session()
-    session.waiting_room = False
+def test_without_a_waiting_room_everyone_comes_straight_in() -> None:
+    session = Session("s_1", "Group", T0, waiting_room=False)
     session.join("p_a", "Alex", Role.PATIENT, T0)
-    assert presence(session, "p_a") is Presence.WAITING
-    session.join("p_t", "Dr. Rivera", Role.THERAPIST, T0)
     assert presence(session, "p_a") is Presence.PRESENT
 
 

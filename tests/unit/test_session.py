@@ -23,7 +23,8 @@ GRACE = 30.0
 
 def new_session(*people: tuple[str, Role]) -> Session:
     """A session with `people` present (joined at T0)."""
-    session = Session("s_1", "Tuesday group", created_at=T0)
+    # The waiting room has tests of its own (test_safety_flows.py).
+    session = Session("s_1", "Tuesday group", created_at=T0, waiting_room=False)
     for pid, role in people:
         session.join(pid, pid.title(), role, T0)
     return session
@@ -65,7 +66,7 @@ def test_captioner_may_not_join() -> None:
 def test_nobody_joins_an_ended_session() -> None:
     session = new_session()
     session.end()
-    with pytest.raises(UserError):
+    with pytest.raises(NotPermitted, match="ended"):
         session.join("p_a", "Alex", Role.PATIENT, T0)
 
 
@@ -168,9 +169,9 @@ def test_leave_is_immediate_and_unpublishes_first() -> None:
     assert session.expire_dropped(T0 + 10 * GRACE, GRACE) == []
 
 
-def test_leave_with_a_reason() -> None:
+def test_leave_says_the_person_left() -> None:
     session = new_session(("p_a", Role.PATIENT))
-    assert session.leave("p_a", "removed") == [ParticipantLeft("p_a", "removed")]
+    assert session.leave("p_a") == [ParticipantLeft("p_a", "left")]
 
 
 def test_leaving_twice_or_unknown_is_not_found() -> None:

@@ -150,11 +150,6 @@ def test_parse_ice_candidate_accepts_the_longest_candidate() -> None:
         {"candidate": CANDIDATE, "sdpMLineIndex": 0.5},
         pytest.param(
             {"candidate": CANDIDATE, "sdpMLineIndex": True},
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="server bug: parse_ice_candidate takes JSON true for index 1 "
-                "(isinstance(True, int)); parse_answer refuses bools, this should too",
-            ),
             id="index-true",
         ),
         {"candidate": CANDIDATE},
