@@ -36,6 +36,13 @@ KEYFRAME_REQUEST_INTERVAL_S = 0.5
 # A NACK naming more packets than this is answered in part: a burst of
 # retransmissions would only add to the congestion that lost them.
 MAX_RETRANSMIT_PER_NACK = 64
+# A packet is resent at most once per this interval (a round trip and then some).
+RESEND_INTERVAL_S = 0.1
+# Retransmission budget: each forwarded packet earns this many resends, up to a cap.
+# A subscriber that loses most packets (an overloaded receiver) then gets a few
+# resends, not a storm of them that would starve everyone else.
+RESEND_CREDIT_PER_PACKET = 0.2
+RESEND_CREDIT_MAX = 30.0
 
 
 def is_vp8_keyframe(frame: bytes) -> bool:
@@ -142,6 +149,7 @@ class ForwardSlot(MediaStreamTrack):
         self._last_sent_at = 0.0
         self._rtx_seq = random.randrange(0x8000)
         self._cache = PacketCache()
+        self._resend_credit = RESEND_CREDIT_MAX
         self._ended = asyncio.Event()
         self.frames_out = 0
         self.frames_dropped = 0
@@ -194,11 +202,16 @@ class ForwardSlot(MediaStreamTrack):
             # Sending a sequence number again needs RTX: SRTP refuses a repeat.
             self.retransmit_misses += len(sequence_numbers)
             return
+        now = time.monotonic()
         for seq in sequence_numbers[:MAX_RETRANSMIT_PER_NACK]:
-            cached = self._cache.get(seq)
+            if self._resend_credit < 1:
+                self.retransmit_misses += 1
+                continue
+            cached = self._cache.take_for_resend(seq, now, RESEND_INTERVAL_S)
             if cached is None:
                 self.retransmit_misses += 1
                 continue
+            self._resend_credit -= 1
             data = rtp_packet(
                 params.rtx_payload_type,
                 cached.marker,
@@ -258,6 +271,8 @@ class ForwardSlot(MediaStreamTrack):
             return
         link.sent(timestamp, len(payload))
         self.packets_out += 1
+        if self._resend_credit < RESEND_CREDIT_MAX:
+            self._resend_credit += RESEND_CREDIT_PER_PACKET
         if self.kind == "audio" or packet.marker:
             self.frames_out += 1
         if self._last_seq is None or seq_newer(seq, self._last_seq):

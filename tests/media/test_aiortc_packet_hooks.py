@@ -242,3 +242,30 @@ async def test_forward_through_sender_sends_rewritten_packets_and_hears_feedback
         await asyncio.sleep(0.1)
     consumer.cancel()
     idle.stop()
+
+
+async def test_tap_rtp_packets_can_keep_aiortc_receiving_for_the_mic_tap(pcs: Pcs) -> None:
+    # The mic tap forwards packets and still lets aiortc reassemble (and decode) once.
+    server, publisher = pcs(), pcs()
+    transceiver = server.addTransceiver("video", direction="recvonly")
+    prefer_vp8(transceiver)
+    packets: list[InboundRtp] = []
+    frames: list[bytes] = []
+
+    async def sink(packet: InboundRtp) -> None:
+        packets.append(packet)
+
+    tap_rtp_packets(transceiver.receiver, sink, keep_receiving=True)
+    tap_encoded_frames(transceiver.receiver, lambda data, ts: frames.append(data))
+    await server.setLocalDescription(await server.createOffer())
+    await publisher.setRemoteDescription(server.localDescription)
+    (sending,) = publisher.getTransceivers()
+    sending.direction = "sendonly"
+    track = PacketTrack(vp8_clip())
+    sending.sender.replaceTrack(track)
+    await publisher.setLocalDescription(await publisher.createAnswer())
+    await server.setRemoteDescription(publisher.localDescription)
+
+    await until(lambda: len(frames) >= 5)
+    assert sum(p.marker for p in packets) >= 5
+    track.stop()

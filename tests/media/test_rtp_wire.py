@@ -110,3 +110,15 @@ def test_packet_cache_keeps_the_last_packets_by_sequence_number() -> None:
     hit = cache.get(1)
     assert hit is not None and hit.payload == bytes([1]) and hit.timestamp == 65537 * 10
     assert cache.get(5) is None
+
+
+def test_packet_cache_resends_a_packet_once_per_interval() -> None:
+    cache = PacketCache(size=8)
+    cache.put(7, 700, 1, b"x")
+    assert cache.take_for_resend(7, now=10.0, interval=0.1) is not None
+    assert cache.take_for_resend(7, now=10.05, interval=0.1) is None
+    assert cache.take_for_resend(7, now=10.2, interval=0.1) is not None
+    assert cache.take_for_resend(8, now=10.2, interval=0.1) is None
+    # Sent anew under the same index: resendable at once.
+    cache.put(15, 1500, 0, b"y")
+    assert cache.take_for_resend(15, now=10.21, interval=0.1) is not None

@@ -1,0 +1,84 @@
+"""Packet loss between the server and a subscriber is repaired by NACK and RTX from
+the forwarding slot's cache, between real aiortc peers through the server process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+import pytest_asyncio
+from aiortc import RTCPeerConnection
+
+from tests.media.test_forwarding import new_call
+from tests.support.client import Client
+from tests.support.server import PeerCircleServer, StartServer
+
+pytestmark = pytest.mark.media
+
+MakeClient = Callable[..., Client]
+LOSE_EVERY = 50  # 2% of the video packets the subscriber gets
+
+
+@pytest_asyncio.fixture
+async def server(start_server: StartServer) -> PeerCircleServer:
+    """A server per test: its retransmission counters start from nothing."""
+    return await start_server()
+
+
+@dataclass
+class LossyLink:
+    """Drops every `every`-th first-time video packet a client receives (after SRTP,
+    before aiortc routes it), as a lossy network would; retransmissions (RTX) pass."""
+
+    every: int
+    video: int = 0
+    dropped: int = 0
+
+    def install(self, pc: RTCPeerConnection) -> None:
+        transceivers = pc.getTransceivers()
+        vp8 = {
+            c.payloadType
+            for t in transceivers
+            for c in t._codecs
+            if t.kind == "video" and c.mimeType == "video/VP8"
+        }
+        dtls = transceivers[0].receiver.transport
+        deliver = dtls._handle_rtp_data
+
+        async def lossy(data: bytes, arrival_time_ms: int) -> None:
+            if data[1] & 0x7F in vp8:
+                self.video += 1
+                if self.video % self.every == 0:
+                    self.dropped += 1
+                    return
+            await deliver(data, arrival_time_ms)
+
+        dtls._handle_rtp_data = lossy  # type: ignore[method-assign]
+
+
+async def test_video_keeps_flowing_through_two_percent_loss(
+    server: PeerCircleServer, clients: MakeClient
+) -> None:
+    call = await new_call(server, clients, "Alex", "Sam")
+    await call.all_receiving(video=5, audio=10)
+    links = []
+    for peer in call.peers:
+        assert peer.client.pc is not None
+        link = LossyLink(LOSE_EVERY)
+        link.install(peer.client.pc)
+        links.append(link)
+    before = await server.metrics()
+    keyframes = [p.camera.keyframes_sent for p in call.peers]
+
+    # Four seconds of video at 15 fps, each frame one packet: about one in 50 lost.
+    await call.all_receiving(video=60, audio=100, within=20)
+
+    after = await server.metrics()
+    assert all(link.dropped >= 1 for link in links), links
+    lost = sum(link.dropped for link in links)
+    # The subscribers asked for what they lost and the slots had it cached.
+    assert after["retransmitted"] - before["retransmitted"] >= lost // 2, (lost, after)
+    # NACK did the repair, not a keyframe per loss.
+    extra = sum(p.camera.keyframes_sent for p in call.peers) - sum(keyframes)
+    assert extra < lost, (extra, lost)
