@@ -44,6 +44,7 @@ from aiortc.rtp import (
     AnyRtcpPacket,
     RtcpPsfbPacket,
     RtcpRtpfbPacket,
+    RtcpSrPacket,
     RtpPacket,
     unwrap_rtx,
 )
@@ -173,6 +174,9 @@ def count_video_codec_use() -> CodecCounters:
 RtpSink = Callable[[RtpPacket], Awaitable[None]]
 """Awaited on the event loop with each decrypted RTP packet of the primary codec."""
 
+SenderReportSink = Callable[[int, int, int], None]
+"""Called with (SSRC, NTP time, RTP timestamp) of each sender report (SR) a publisher sends."""
+
 _RECEIVER_STARTED = "_RTCRtpReceiver__started"
 MID_EXTENSION_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 
@@ -180,11 +184,19 @@ MID_EXTENSION_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 class _ReceiveTap:
     """What `tap_rtp_packets` learns from the negotiated parameters and the stream."""
 
-    def __init__(self, receiver: RTCRtpReceiver, sink: RtpSink, keep_receiving: bool) -> None:
+    def __init__(
+        self,
+        receiver: RTCRtpReceiver,
+        sink: RtpSink,
+        keep_receiving: bool,
+        reports: SenderReportSink | None,
+    ) -> None:
         self.receiver = receiver
         self.sink = sink
         self.keep_receiving = keep_receiving
+        self.reports = reports
         self.original_handle = receiver._handle_rtp_packet
+        self.original_rtcp = receiver._handle_rtcp_packet
         self.original_receive = receiver.receive
         self.primary: set[int] = set()
         self.rtx_apt: dict[int, int] = {}
@@ -208,6 +220,12 @@ class _ReceiveTap:
         if any(c.mimeType.lower().startswith("video/") for c in parameters.codecs):
             self.nacks = NackGenerator()
         await self.original_receive(parameters)
+
+    async def handle_rtcp(self, packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpSrPacket) and self.reports is not None:
+            info = packet.sender_info
+            self.reports(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
+        await self.original_rtcp(packet)
 
     async def handle(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         if self.keep_receiving:
@@ -235,14 +253,20 @@ class _ReceiveTap:
             log.exception("forwarding an RTP packet failed")
 
 
-def tap_rtp_packets(receiver: RTCRtpReceiver, sink: RtpSink, keep_receiving: bool = False) -> None:
+def tap_rtp_packets(
+    receiver: RTCRtpReceiver,
+    sink: RtpSink,
+    keep_receiving: bool = False,
+    reports: SenderReportSink | None = None,
+) -> None:
     """Hand each decrypted RTP packet of `receiver` to `sink` instead of its jitter buffer.
 
     RTX retransmissions reach `sink` unwrapped, as the packet they repeat; padding
     probes and unknown payload types are dropped. For video, gaps are reported to
     the publisher with NACK. With `keep_receiving`, aiortc still reassembles (and,
-    unless `tap_encoded_frames` says otherwise, decodes) too: the mic tap. Must be
-    called before the receiver starts.
+    unless `tap_encoded_frames` says otherwise, decodes) too: the mic tap. The
+    publisher's sender reports go to `reports`. Must be called before the receiver
+    starts.
     """
     if not callable(getattr(receiver, "_handle_rtp_packet", None)) or not hasattr(
         receiver, _RECEIVER_STARTED
@@ -250,9 +274,10 @@ def tap_rtp_packets(receiver: RTCRtpReceiver, sink: RtpSink, keep_receiving: boo
         raise RuntimeError("aiortc changed: RTCRtpReceiver has no RTP handler to tap")
     if getattr(receiver, _RECEIVER_STARTED):
         raise RuntimeError("tap_rtp_packets: the receiver has already started")
-    tap = _ReceiveTap(receiver, sink, keep_receiving)
+    tap = _ReceiveTap(receiver, sink, keep_receiving, reports)
     receiver.receive = tap.receive  # type: ignore[method-assign]
     receiver._handle_rtp_packet = tap.handle  # type: ignore[method-assign]
+    receiver._handle_rtcp_packet = tap.handle_rtcp  # type: ignore[method-assign]
 
 
 async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
@@ -310,13 +335,14 @@ class SenderLink:
             return False
         return True
 
-    def sent(self, rtp_timestamp: int, payload_size: int) -> None:
-        """Count a media packet for the sender's next SR (NTP time now <-> `rtp_timestamp`)."""
+    def sent(self, rtp_timestamp: int, payload_size: int, ntp_time: int | None = None) -> None:
+        """Count a media packet for the sender's next SR: `ntp_time` (by default now)
+        is the wall-clock time of `rtp_timestamp`."""
         self.packets += 1
         self.octets += payload_size
         ntp, rtp, packets, octets = _SENDER_FIGURES
         sender = self._sender
-        setattr(sender, ntp, clock.current_ntp_time())
+        setattr(sender, ntp, clock.current_ntp_time() if ntp_time is None else ntp_time)
         setattr(sender, rtp, rtp_timestamp)
         setattr(sender, packets, self.packets)
         setattr(sender, octets, self.octets)

@@ -88,7 +88,7 @@ class MediaPeer:
         track = PublishedTrack(
             f"t_{secrets.token_hex(6)}", kind, lambda ssrc: request_keyframe(receiver, ssrc)
         )
-        tap_rtp_packets(receiver, track.on_packet)
+        tap_rtp_packets(receiver, track.on_packet, reports=track.on_sender_report)
         self._publish_slots[source] = transceiver
         self._pending[source] = track
 

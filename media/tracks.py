@@ -65,6 +65,9 @@ class PublishedTrack:
         self._slots: set[ForwardSlot] = set()
         self._last_keyframe_request = 0.0
         self.ssrc: int | None = None
+        # (NTP time, RTP timestamp) of the publisher's last sender report: what maps
+        # its media time onto the wall clock, the same for its audio and its video.
+        self.clock_reference: tuple[int, int] | None = None
         self.frames_in = 0
         self.packets_in = 0
 
@@ -72,6 +75,7 @@ class PublishedTrack:
         """Called by the receiver tap, on the event loop, for each decrypted packet."""
         self.packets_in += 1
         if packet.ssrc != self.ssrc:
+            self.clock_reference = None
             if self.ssrc is not None:
                 # The publisher restarted its stream: its numbering starts over.
                 log.info("track %s: SSRC %s -> %s", self.id, self.ssrc, packet.ssrc)
@@ -84,6 +88,21 @@ class PublishedTrack:
         keyframe_start = audio or vp8_keyframe_start(packet.payload)
         for slot in tuple(self._slots):
             await slot.forward(self, packet, keyframe_start)
+
+    def on_sender_report(self, ssrc: int, ntp_time: int, rtp_timestamp: int) -> None:
+        """The publisher's SR for its current stream: keep its clock mapping."""
+        if ssrc == self.ssrc:
+            self.clock_reference = (ntp_time, rtp_timestamp)
+
+    def ntp_time_of(self, rtp_timestamp: int, clock_rate: int) -> int | None:
+        """The publisher's wall-clock time (NTP format) of a media timestamp, once it
+        has sent an SR; each slot reports it with its rewritten timestamp, so the
+        subscriber sees the publisher's own audio/video alignment."""
+        if self.clock_reference is None:
+            return None
+        ntp, reference = self.clock_reference
+        delta = ((rtp_timestamp - reference + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+        return (ntp + (delta << 32) // clock_rate) & 0xFFFFFFFFFFFFFFFF
 
     def attach(self, slot: ForwardSlot) -> None:
         """Start feeding `slot`; it will start on the next keyframe."""
@@ -269,7 +288,7 @@ class ForwardSlot(MediaStreamTrack):
         if not await link.send(data):
             self.frames_dropped += packet.marker
             return
-        link.sent(timestamp, len(payload))
+        link.sent(timestamp, len(payload), source.ntp_time_of(packet.timestamp, self._clock_rate))
         self.packets_out += 1
         if self._resend_credit < RESEND_CREDIT_MAX:
             self._resend_credit += RESEND_CREDIT_PER_PACKET

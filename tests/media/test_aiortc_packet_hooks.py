@@ -155,10 +155,12 @@ async def test_tap_rtp_packets_sees_each_packet_and_nothing_reaches_the_decoder(
     packets: list[InboundRtp] = []
     frames: list[bytes] = []
 
+    reports: list[tuple[int, int, int]] = []
+
     async def sink(packet: InboundRtp) -> None:
         packets.append(packet)
 
-    tap_rtp_packets(transceiver.receiver, sink)
+    tap_rtp_packets(transceiver.receiver, sink, reports=lambda *sr: reports.append(sr))
     # Were anything to reach the jitter buffer, this would see reassembled frames.
     tap_encoded_frames(transceiver.receiver, lambda data, ts: frames.append(data))
     await server.setLocalDescription(await server.createOffer())
@@ -179,6 +181,12 @@ async def test_tap_rtp_packets_sees_each_packet_and_nothing_reaches_the_decoder(
     assert frames == []
     with pytest.raises(RuntimeError):
         tap_rtp_packets(transceiver.receiver, sink)
+
+    # The publisher's sender reports come through, with its SSRC and media clock.
+    await until(lambda: bool(reports))
+    ssrc, ntp_time, rtp_timestamp = reports[0]
+    assert ssrc == sending.sender._ssrc and ntp_time > 0
+    assert abs(((rtp_timestamp - packets[-1].timestamp + 2**31) % 2**32) - 2**31) < 90_000 * 10
 
     # A PLI for the publisher's SSRC raises its sender's keyframe flag.
     assert take_keyframe_request(sending.sender) is False

@@ -1,5 +1,6 @@
 """The forward path's wire format: rewritten packets parse as what we meant, keyframe
-starts are found in every VP8 payload descriptor layout, and the NACK cache."""
+starts are found in every VP8 payload descriptor layout, the NACK cache, and the
+mapping of media time through a publisher's sender report."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from media.rtp_wire import (
     seq_newer,
     vp8_keyframe_start,
 )
+from media.tracks import PublishedTrack
 from tests.media.test_aiortc_hooks import vp8_clip
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -122,3 +124,20 @@ def test_packet_cache_resends_a_packet_once_per_interval() -> None:
     # Sent anew under the same index: resendable at once.
     cache.put(15, 1500, 0, b"y")
     assert cache.take_for_resend(15, now=10.21, interval=0.1) is not None
+
+
+async def test_a_published_track_maps_media_time_through_its_senders_report() -> None:
+    async def no_keyframes(ssrc: int) -> None:
+        return None
+
+    track = PublishedTrack("t", "video", no_keyframes)
+    assert track.ntp_time_of(1000, 90_000) is None
+    track.ssrc = 7
+    track.on_sender_report(8, 1 << 32, 0)  # another stream's report: ignored
+    assert track.ntp_time_of(1000, 90_000) is None
+    track.on_sender_report(7, 100 << 32, 0xFFFFFF00)
+    # 0x100 + 90,000 ticks after the reference (across the wrap): one second later.
+    later = track.ntp_time_of(0xFFFFFF00 + 90_000 & 0xFFFFFFFF, 90_000)
+    assert later == 101 << 32
+    earlier = track.ntp_time_of(0xFFFFFF00 - 45_000, 90_000)
+    assert earlier == (100 << 32) - (1 << 31)
