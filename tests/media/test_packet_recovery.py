@@ -1,5 +1,6 @@
-"""Packet loss between the server and a subscriber is repaired by NACK and RTX from
-the forwarding slot's cache, between real aiortc peers through the server process."""
+"""Between real aiortc peers through the server process: packet loss towards a
+subscriber is repaired by NACK and RTX from the forwarding slot's cache, and a
+publisher that changes its SSRC keeps its subscribers watching."""
 
 from __future__ import annotations
 
@@ -82,3 +83,26 @@ async def test_video_keeps_flowing_through_two_percent_loss(
     # NACK did the repair, not a keyframe per loss.
     extra = sum(p.camera.keyframes_sent for p in call.peers) - sum(keyframes)
     assert extra < lost, (extra, lost)
+
+
+async def test_a_publisher_that_changes_its_ssrc_keeps_its_subscribers_watching(
+    server: PeerCircleServer, clients: MakeClient
+) -> None:
+    call = await new_call(server, clients, "Alex", "Sam")
+    alex, sam = call.peers
+    await call.all_receiving(video=5, audio=10)
+    sender = alex.camera.sender
+    assert sender is not None
+    keyframes = alex.camera.keyframes_sent
+
+    # As a browser does when it restarts its camera: the same m-line, a new SSRC
+    # (aiortc's sender reads `_ssrc` for every packet; its router must know it too).
+    new_ssrc = (sender._ssrc + 1) & 0xFFFFFFFF
+    sender.transport._rtp_router.register_sender(sender, new_ssrc)
+    sender._ssrc = new_ssrc
+
+    seen = sam.video_from(alex)
+    await call.until(lambda: sam.video_from(alex) >= seen + 30, within=15)
+    # Sam's slot started over on a keyframe it asked the publisher for.
+    assert alex.camera.keyframes_sent > keyframes
+    assert sam.wrong_slot == 0
