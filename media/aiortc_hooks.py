@@ -181,6 +181,14 @@ _RECEIVER_STARTED = "_RTCRtpReceiver__started"
 MID_EXTENSION_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 
 
+@dataclass
+class TapCounters:
+    """What a receiver tap dropped: padding probes, unknown payload types and RTX
+    sources, and packets the forward path failed on."""
+
+    dropped: int = 0
+
+
 class _ReceiveTap:
     """What `tap_rtp_packets` learns from the negotiated parameters and the stream."""
 
@@ -203,7 +211,7 @@ class _ReceiveTap:
         self.rtx_ssrc: dict[int, int] = {}
         self.last_ssrc: int | None = None
         self.nacks: NackGenerator | None = None
-        self.dropped = 0
+        self.counters = TapCounters()
 
     async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
         for codec in parameters.codecs:
@@ -235,11 +243,11 @@ class _ReceiveTap:
             # A retransmission we asked for, or (payload under 2 bytes) a padding probe.
             ssrc = self.rtx_ssrc.get(packet.ssrc, self.last_ssrc)
             if len(packet.payload) < 2 or ssrc is None:
-                self.dropped += 1
+                self.counters.dropped += 1
                 return
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=ssrc)
         elif packet.payload_type not in self.primary or not packet.payload:
-            self.dropped += 1
+            self.counters.dropped += 1
             return
         self.last_ssrc = packet.ssrc
         try:
@@ -249,7 +257,7 @@ class _ReceiveTap:
         except Exception:
             # An exception here would end aiortc's receive loop for the whole
             # transport: every stream of this publisher would stop.
-            self.dropped += 1
+            self.counters.dropped += 1
             log.exception("forwarding an RTP packet failed")
 
 
@@ -258,7 +266,7 @@ def tap_rtp_packets(
     sink: RtpSink,
     keep_receiving: bool = False,
     reports: SenderReportSink | None = None,
-) -> None:
+) -> TapCounters:
     """Hand each decrypted RTP packet of `receiver` to `sink` instead of its jitter buffer.
 
     RTX retransmissions reach `sink` unwrapped, as the packet they repeat; padding
@@ -266,7 +274,7 @@ def tap_rtp_packets(
     the publisher with NACK. With `keep_receiving`, aiortc still reassembles (and,
     unless `tap_encoded_frames` says otherwise, decodes) too: the mic tap. The
     publisher's sender reports go to `reports`. Must be called before the receiver
-    starts.
+    starts. Returns the tap's drop counters.
     """
     if not callable(getattr(receiver, "_handle_rtp_packet", None)) or not hasattr(
         receiver, _RECEIVER_STARTED
@@ -278,6 +286,7 @@ def tap_rtp_packets(
     receiver.receive = tap.receive  # type: ignore[method-assign]
     receiver._handle_rtp_packet = tap.handle  # type: ignore[method-assign]
     receiver._handle_rtcp_packet = tap.handle_rtcp  # type: ignore[method-assign]
+    return tap.counters
 
 
 async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:

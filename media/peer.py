@@ -18,7 +18,12 @@ from aiortc import (
 )
 from aiortc.sdp import candidate_from_sdp
 
-from .aiortc_hooks import forward_through_sender, request_keyframe, tap_rtp_packets
+from .aiortc_hooks import (
+    TapCounters,
+    forward_through_sender,
+    request_keyframe,
+    tap_rtp_packets,
+)
 from .plan import MediaListener
 from .tracks import ForwardSlot, PublishedTrack
 
@@ -70,6 +75,7 @@ class MediaPeer:
         self._negotiation: asyncio.Task[None] | None = None
         self.published: dict[str, PublishedTrack] = {}
         self._publish_slots: dict[str, RTCRtpTransceiver] = {}
+        self._taps: list[TapCounters] = []
         self._receive_slots: list[_ReceiveSlot] = []
         self._pending: dict[str, PublishedTrack] = {}
         self._wanted: dict[str, PublishedTrack] = {}
@@ -88,7 +94,9 @@ class MediaPeer:
         track = PublishedTrack(
             f"t_{secrets.token_hex(6)}", kind, lambda ssrc: request_keyframe(receiver, ssrc)
         )
-        tap_rtp_packets(receiver, track.on_packet, reports=track.on_sender_report)
+        self._taps.append(
+            tap_rtp_packets(receiver, track.on_packet, reports=track.on_sender_report)
+        )
         self._publish_slots[source] = transceiver
         self._pending[source] = track
 
@@ -242,6 +250,7 @@ class MediaPeer:
         return {
             "frames_in": sum(t.frames_in for t in self.published.values()),
             "packets_in": sum(t.packets_in for t in self.published.values()),
+            "packets_dropped": sum(t.dropped for t in self._taps),
             "frames_out": sum(s.frames_out for s in slots),
             "packets_out": sum(s.packets_out for s in slots),
             "frames_dropped": sum(s.frames_dropped for s in slots),

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 COUNTERS = (
     "frames_in",
     "packets_in",
+    "packets_dropped",
     "frames_out",
     "packets_out",
     "frames_dropped",

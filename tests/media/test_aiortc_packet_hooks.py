@@ -277,3 +277,31 @@ async def test_tap_rtp_packets_can_keep_aiortc_receiving_for_the_mic_tap(pcs: Pc
     await until(lambda: len(frames) >= 5)
     assert sum(p.marker for p in packets) >= 5
     track.stop()
+
+
+async def test_a_failing_sink_is_counted_and_the_stream_goes_on(pcs: Pcs) -> None:
+    # An exception escaping into aiortc would end the transport's receive loop.
+    server, publisher = pcs(), pcs()
+    transceiver = server.addTransceiver("video", direction="recvonly")
+    prefer_vp8(transceiver)
+    seen: list[int] = []
+
+    async def flaky(packet: InboundRtp) -> None:
+        seen.append(packet.sequence_number)
+        if len(seen) % 5 == 0:
+            raise ValueError("bad packet")
+
+    counters = tap_rtp_packets(transceiver.receiver, flaky)
+    assert counters.dropped == 0
+    await server.setLocalDescription(await server.createOffer())
+    await publisher.setRemoteDescription(server.localDescription)
+    (sending,) = publisher.getTransceivers()
+    sending.direction = "sendonly"
+    track = PacketTrack(vp8_clip())
+    sending.sender.replaceTrack(track)
+    await publisher.setLocalDescription(await publisher.createAnswer())
+    await server.setRemoteDescription(publisher.localDescription)
+
+    await until(lambda: len(seen) >= 30)
+    assert counters.dropped == len(seen) // 5
+    track.stop()
