@@ -258,11 +258,11 @@ class ForwardSlot(MediaStreamTrack):
             # Not negotiated yet (or the transport is gone): start on a keyframe later.
             self._waiting_for_keyframe = True
             self._anchored = False
-            self.frames_dropped += packet.marker
+            self.frames_dropped += self._frames_in(packet)
             return
         if self._waiting_for_keyframe:
             if not keyframe_start:
-                self.frames_dropped += packet.marker
+                self.frames_dropped += self._frames_in(packet)
                 source.ask_for_keyframe()
                 return
             self._waiting_for_keyframe = False
@@ -286,18 +286,22 @@ class ForwardSlot(MediaStreamTrack):
             return
         self._cache.put(seq, timestamp, packet.marker, payload)
         if not await link.send(data):
-            self.frames_dropped += packet.marker
+            self.frames_dropped += self._frames_in(packet)
             return
         link.sent(timestamp, len(payload), source.ntp_time_of(packet.timestamp, self._clock_rate))
         self.packets_out += 1
         if self._resend_credit < RESEND_CREDIT_MAX:
             self._resend_credit += RESEND_CREDIT_PER_PACKET
-        if self.kind == "audio" or packet.marker:
-            self.frames_out += 1
+        self.frames_out += self._frames_in(packet)
         if self._last_seq is None or seq_newer(seq, self._last_seq):
             self._last_seq = seq
             self._last_ts = timestamp
             self._last_sent_at = time.monotonic()
+
+    def _frames_in(self, packet: InboundRtp) -> int:
+        """How many frames a packet completes: each audio packet is one frame; a video
+        frame ends with the marker bit."""
+        return 1 if self.kind == "audio" else packet.marker
 
     def _anchor(self, packet: InboundRtp) -> None:
         """Map the source's numbering onto ours so that it goes on where we left off."""
