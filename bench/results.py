@@ -154,9 +154,23 @@ def _notes(results: list[RunResult]) -> list[str]:
             parts.append(f"received frames byte-identical to the clip {_pct(f.intact)}")
             parts.append(f"loadgen worst loop lag {1000 * f.loadgen_loop_lag_s:.0f} ms")
             if f.server_counters:
-                shown = ("frames_in", "frames_out", "frames_dropped", "video_encodes")
+                shown = (
+                    "frames_in",
+                    "frames_out",
+                    "packets_in",
+                    "packets_out",
+                    "retransmitted",
+                    "frames_dropped",
+                    "video_encodes",
+                )
                 parts += [f"{k} {f.server_counters[k]}" for k in shown if k in f.server_counters]
                 parts += [f"video_decodes {f.server_counters.get('video_decodes', 0)}"]
+                packets_out = f.server_counters.get("packets_out", 0)
+                if packets_out:
+                    # Everything the server process did, over what it sent: receiving,
+                    # RTCP and signaling included.
+                    us = 1e6 * f.server_cores * f.window_s / packets_out
+                    parts.append(f"server CPU per forwarded packet {us:.1f} us")
         if r.server_rss_mb:
             parts.append(f"server RSS {r.server_rss_mb:.0f} MiB")
         lines.append(f"- N={r.n} {r.server}: " + "; ".join(parts))

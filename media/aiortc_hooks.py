@@ -1,13 +1,17 @@
 """Every reliance on aiortc and aioice internals, in one place.
 
 aiortc decodes whatever its receivers get and encodes whatever its senders are
-given. An SFU must do neither for video, so we reach into four spots:
+given. An SFU must do neither, so we reach into these spots:
 
+- a receiver's RTP handler and `receive()`, to take each decrypted RTP packet (and
+  its negotiated codecs) before the jitter buffer; and its NACK/PLI senders, to ask
+  the publisher for lost packets and keyframes (`tap_rtp_packets`, `request_keyframe`);
+- a sender's `send()`, RTCP handler, SR figures and its DTLS transport's SRTP send,
+  so forwarded packets go out under the sender's SSRC and the subscriber's feedback
+  (NACK, PLI/FIR) reaches the forwarder (`forward_through_sender`, `SenderLink`);
 - a receiver's decoder queue, to take each reassembled *encoded* frame (after the
-  jitter buffer, before the decoder);
-- a sender's keyframe flag, set when a subscriber sends PLI/FIR, so the request can
-  travel on to the publisher;
-- a receiver's PLI sender, to ask the publisher for a keyframe;
+  jitter buffer, before the decoder): the mic tap and the test clients use it;
+- a sender's keyframe flag, set when the far side sends PLI/FIR (test clients);
 - aioice's host-address discovery, to offer 127.0.0.1 (tests and one-machine demos).
 
 `tests/media/test_aiortc_hooks.py` checks each of these against the installed aiortc
@@ -16,19 +20,39 @@ and fails loudly when an upgrade moves them. pyproject pins aiortc to 1.16.x.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aioice.ice
-from aiortc import RTCRtpReceiver, RTCRtpSender
-from aiortc.codecs import vpx
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+import pylibsrtp
+from aiortc import RTCRtpReceiver, RTCRtpSender, clock
+from aiortc.codecs import is_rtx, vpx
+from aiortc.rtcrtpparameters import (
+    RTCRtpCodecParameters,
+    RTCRtpReceiveParameters,
+    RTCRtpSendParameters,
+)
+from aiortc.rtcrtpreceiver import NackGenerator
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    unwrap_rtx,
+)
 
 EncodedFrameSink = Callable[[bytes, int], None]
 """Called on the event loop with (frame bytes, media timestamp) for each reassembled frame."""
+
+log = logging.getLogger(__name__)
 
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _FORCE_KEYFRAME = "_RTCRtpSender__force_keyframe"
@@ -143,3 +167,260 @@ def count_video_codec_use() -> CodecCounters:
         vpx.Vp8Decoder.decode = counted_decode  # type: ignore[method-assign]
         _counters = counters
         return counters
+
+
+# -- packet level: publishers --------------------------------------------------------
+
+RtpSink = Callable[[RtpPacket], Awaitable[None]]
+"""Awaited on the event loop with each decrypted RTP packet of the primary codec."""
+
+SenderReportSink = Callable[[int, int, int], None]
+"""Called with (SSRC, NTP time, RTP timestamp) of each sender report (SR) a publisher sends."""
+
+_RECEIVER_STARTED = "_RTCRtpReceiver__started"
+MID_EXTENSION_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+
+
+@dataclass
+class TapCounters:
+    """What a receiver tap dropped: padding probes, unknown payload types and RTX
+    sources, and packets the forward path failed on."""
+
+    dropped: int = 0
+
+
+class _ReceiveTap:
+    """What `tap_rtp_packets` learns from the negotiated parameters and the stream."""
+
+    def __init__(
+        self,
+        receiver: RTCRtpReceiver,
+        sink: RtpSink,
+        keep_receiving: bool,
+        reports: SenderReportSink | None,
+    ) -> None:
+        self.receiver = receiver
+        self.sink = sink
+        self.keep_receiving = keep_receiving
+        self.reports = reports
+        self.original_handle = receiver._handle_rtp_packet
+        self.original_rtcp = receiver._handle_rtcp_packet
+        self.original_receive = receiver.receive
+        self.primary: set[int] = set()
+        self.rtx_apt: dict[int, int] = {}
+        self.rtx_ssrc: dict[int, int] = {}
+        self.last_ssrc: int | None = None
+        self.nacks: NackGenerator | None = None
+        self.counters = TapCounters()
+
+    async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
+        for codec in parameters.codecs:
+            apt = codec.parameters.get("apt")
+            if codec.payloadType is None:
+                continue
+            if is_rtx(codec) and isinstance(apt, int):
+                self.rtx_apt[codec.payloadType] = apt
+            else:
+                self.primary.add(codec.payloadType)
+        for encoding in parameters.encodings:
+            if encoding.rtx is not None:
+                self.rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
+        if any(c.mimeType.lower().startswith("video/") for c in parameters.codecs):
+            self.nacks = NackGenerator()
+        await self.original_receive(parameters)
+
+    async def handle_rtcp(self, packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpSrPacket) and self.reports is not None:
+            info = packet.sender_info
+            self.reports(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
+        await self.original_rtcp(packet)
+
+    async def handle(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        if self.keep_receiving:
+            await self.original_handle(packet, arrival_time_ms=arrival_time_ms)
+        apt = self.rtx_apt.get(packet.payload_type)
+        if apt is not None:
+            # A retransmission we asked for, or (payload under 2 bytes) a padding probe.
+            ssrc = self.rtx_ssrc.get(packet.ssrc, self.last_ssrc)
+            if len(packet.payload) < 2 or ssrc is None:
+                self.counters.dropped += 1
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=ssrc)
+        elif packet.payload_type not in self.primary or not packet.payload:
+            self.counters.dropped += 1
+            return
+        self.last_ssrc = packet.ssrc
+        try:
+            if self.nacks is not None and self.nacks.add(packet):
+                await self.receiver._send_rtcp_nack(packet.ssrc, sorted(self.nacks.missing))
+            await self.sink(packet)
+        except Exception:
+            # An exception here would end aiortc's receive loop for the whole
+            # transport: every stream of this publisher would stop.
+            self.counters.dropped += 1
+            log.exception("forwarding an RTP packet failed")
+
+
+def tap_rtp_packets(
+    receiver: RTCRtpReceiver,
+    sink: RtpSink,
+    keep_receiving: bool = False,
+    reports: SenderReportSink | None = None,
+) -> TapCounters:
+    """Hand each decrypted RTP packet of `receiver` to `sink` instead of its jitter buffer.
+
+    RTX retransmissions reach `sink` unwrapped, as the packet they repeat; padding
+    probes and unknown payload types are dropped. For video, gaps are reported to
+    the publisher with NACK. With `keep_receiving`, aiortc still reassembles (and,
+    unless `tap_encoded_frames` says otherwise, decodes) too: the mic tap. The
+    publisher's sender reports go to `reports`. Must be called before the receiver
+    starts. Returns the tap's drop counters.
+    """
+    if not callable(getattr(receiver, "_handle_rtp_packet", None)) or not hasattr(
+        receiver, _RECEIVER_STARTED
+    ):
+        raise RuntimeError("aiortc changed: RTCRtpReceiver has no RTP handler to tap")
+    if getattr(receiver, _RECEIVER_STARTED):
+        raise RuntimeError("tap_rtp_packets: the receiver has already started")
+    tap = _ReceiveTap(receiver, sink, keep_receiving, reports)
+    receiver.receive = tap.receive  # type: ignore[method-assign]
+    receiver._handle_rtp_packet = tap.handle  # type: ignore[method-assign]
+    receiver._handle_rtcp_packet = tap.handle_rtcp  # type: ignore[method-assign]
+    return tap.counters
+
+
+async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    """Send a PLI for `media_ssrc` to the publisher of `receiver`'s stream."""
+    await receiver._send_rtcp_pli(media_ssrc)
+
+
+# -- packet level: subscribers --------------------------------------------------------
+
+_SENDER_FIGURES = (
+    "_RTCRtpSender__ntp_timestamp",
+    "_RTCRtpSender__rtp_timestamp",
+    "_RTCRtpSender__packet_count",
+    "_RTCRtpSender__octet_count",
+)
+
+
+@dataclass(frozen=True)
+class SendParameters:
+    """What a subscriber's answer fixed for one sender: the header fields we must write."""
+
+    ssrc: int
+    rtx_ssrc: int
+    payload_type: int
+    rtx_payload_type: int | None
+    clock_rate: int
+    mid: str | None
+    mid_extension_id: int | None
+
+
+class SenderLink:
+    """Sends forwarded RTP through one aiortc sender's DTLS transport (SRTP-protected
+    with the subscriber's keys) and keeps the figures its sender reports (SR) carry."""
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self._sender = sender
+        self._transport = sender.transport
+        self.packets = 0
+        self.octets = 0
+
+    @property
+    def connected(self) -> bool:
+        """Whether packets can go out (DTLS up, SRTP keys ready)."""
+        return self._transport.state == "connected"
+
+    async def send(self, data: bytes) -> bool:
+        """Protect and send one RTP packet; False if it could not go out.
+
+        SRTP refuses to protect a sequence number twice (its replay check runs on
+        the sending side too); that, or a transport going down, drops the packet.
+        """
+        try:
+            await self._transport._send_rtp(data)
+        except (ConnectionError, pylibsrtp.Error):
+            return False
+        return True
+
+    def sent(self, rtp_timestamp: int, payload_size: int, ntp_time: int | None = None) -> None:
+        """Count a media packet for the sender's next SR: `ntp_time` (by default now)
+        is the wall-clock time of `rtp_timestamp`."""
+        self.packets += 1
+        self.octets += payload_size
+        ntp, rtp, packets, octets = _SENDER_FIGURES
+        sender = self._sender
+        setattr(sender, ntp, clock.current_ntp_time() if ntp_time is None else ntp_time)
+        setattr(sender, rtp, rtp_timestamp)
+        setattr(sender, packets, self.packets)
+        setattr(sender, octets, self.octets)
+
+
+class SubscriberFeedback(Protocol):
+    """What a forwarding slot hears from its aiortc sender."""
+
+    def sender_started(self, parameters: SendParameters, link: SenderLink) -> None:
+        """The subscriber's answer is applied and DTLS is up: packets may flow."""
+
+    async def retransmit(self, sequence_numbers: list[int]) -> None:
+        """The subscriber lost these (outgoing) sequence numbers (NACK)."""
+
+    def keyframe_requested(self) -> None:
+        """The subscriber sent PLI or FIR."""
+
+
+def _send_parameters(sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> SendParameters:
+    codec = parameters.codecs[0]
+    if codec.payloadType is None:
+        raise ValueError("the negotiated codec has no payload type")
+    rtx = next(
+        (
+            c.payloadType
+            for c in parameters.codecs
+            if is_rtx(c) and c.parameters.get("apt") == codec.payloadType
+        ),
+        None,
+    )
+    mid_id = next((e.id for e in parameters.headerExtensions if e.uri == MID_EXTENSION_URI), None)
+    return SendParameters(
+        ssrc=sender._ssrc,
+        rtx_ssrc=sender._rtx_ssrc,
+        payload_type=codec.payloadType,
+        rtx_payload_type=rtx,
+        clock_rate=codec.clockRate,
+        mid=parameters.muxId or None,
+        mid_extension_id=mid_id,
+    )
+
+
+def forward_through_sender(sender: RTCRtpSender, feedback: SubscriberFeedback) -> None:
+    """Let `feedback` send through `sender` and hear its subscriber's NACK and PLI/FIR.
+
+    aiortc still negotiates the sender, routes RTCP to it by SSRC and sends its
+    SR/SDES (with the figures `SenderLink.sent` keeps); its track is never read for
+    media. Must be called before the sender starts.
+    """
+    for name in (*_SENDER_FIGURES, "_ssrc", "_rtx_ssrc", "_handle_rtcp_packet"):
+        if not hasattr(sender, name):
+            raise RuntimeError(f"aiortc changed: RTCRtpSender has no {name}")
+    original_send = sender.send
+    original_rtcp = sender._handle_rtcp_packet
+    started: list[bool] = []
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        await original_send(parameters)
+        if not started:
+            started.append(True)
+            feedback.sender_started(_send_parameters(sender, parameters), SenderLink(sender))
+
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            await feedback.retransmit(list(packet.lost))
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            feedback.keyframe_requested()
+        else:
+            await original_rtcp(packet)
+
+    sender.send = send  # type: ignore[method-assign]
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]

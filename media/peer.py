@@ -18,14 +18,19 @@ from aiortc import (
 )
 from aiortc.sdp import candidate_from_sdp
 
-from .aiortc_hooks import send_picture_loss, take_keyframe_request, tap_encoded_frames
+from .aiortc_hooks import (
+    TapCounters,
+    forward_through_sender,
+    request_keyframe,
+    tap_rtp_packets,
+)
 from .plan import MediaListener
 from .tracks import ForwardSlot, PublishedTrack
 
 log = logging.getLogger(__name__)
 
 SOURCE_KIND = {"mic": "audio", "camera": "video", "screen": "video"}
-# An SFU that forwards encoded frames needs every publisher and subscriber to speak
+# An SFU that forwards RTP packets needs every publisher and subscriber to speak
 # the same codec: VP8 for video, Opus for audio (each with its RTX where offered).
 PREFERRED_MIME = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
 MAX_CANDIDATES = 64
@@ -70,6 +75,7 @@ class MediaPeer:
         self._negotiation: asyncio.Task[None] | None = None
         self.published: dict[str, PublishedTrack] = {}
         self._publish_slots: dict[str, RTCRtpTransceiver] = {}
+        self._taps: list[TapCounters] = []
         self._receive_slots: list[_ReceiveSlot] = []
         self._pending: dict[str, PublishedTrack] = {}
         self._wanted: dict[str, PublishedTrack] = {}
@@ -86,9 +92,11 @@ class MediaPeer:
         _prefer_codecs(transceiver)
         receiver = transceiver.receiver
         track = PublishedTrack(
-            f"t_{secrets.token_hex(6)}", kind, lambda: send_picture_loss(receiver)
+            f"t_{secrets.token_hex(6)}", kind, lambda ssrc: request_keyframe(receiver, ssrc)
         )
-        tap_encoded_frames(receiver, track.on_frame)
+        self._taps.append(
+            tap_rtp_packets(receiver, track.on_packet, reports=track.on_sender_report)
+        )
         self._publish_slots[source] = transceiver
         self._pending[source] = track
 
@@ -138,10 +146,9 @@ class MediaPeer:
         return changed
 
     def _new_receive_slot(self, kind: str) -> _ReceiveSlot:
-        holder: list[RTCRtpTransceiver] = []
-        track = ForwardSlot(kind, lambda: bool(holder) and take_keyframe_request(holder[0].sender))
+        track = ForwardSlot(kind)
         transceiver = self._pc.addTransceiver(track, direction="sendonly")
-        holder.append(transceiver)
+        forward_through_sender(transceiver.sender, track)
         _prefer_codecs(transceiver)
         slot = _ReceiveSlot(transceiver, track)
         self._receive_slots.append(slot)
@@ -241,11 +248,17 @@ class MediaPeer:
             self._listener.on_peer_failed(self.id)
 
     def stats(self) -> dict[str, int]:
-        """Frames in, out and dropped, over this peer's slots."""
+        """Frames and packets in, out and dropped, and retransmissions, over this peer's slots."""
+        slots = [s.track for s in self._receive_slots]
         return {
             "frames_in": sum(t.frames_in for t in self.published.values()),
-            "frames_out": sum(s.track.frames_out for s in self._receive_slots),
-            "frames_dropped": sum(s.track.frames_dropped for s in self._receive_slots),
+            "packets_in": sum(t.packets_in for t in self.published.values()),
+            "packets_dropped": sum(t.dropped for t in self._taps),
+            "frames_out": sum(s.frames_out for s in slots),
+            "packets_out": sum(s.packets_out for s in slots),
+            "frames_dropped": sum(s.frames_dropped for s in slots),
+            "retransmitted": sum(s.retransmitted for s in slots),
+            "retransmit_misses": sum(s.retransmit_misses for s in slots),
             "receive_slots": len(self._receive_slots),
         }
 

@@ -14,6 +14,17 @@ from .tracks import PublishedTrack
 
 log = logging.getLogger(__name__)
 
+COUNTERS = (
+    "frames_in",
+    "packets_in",
+    "packets_dropped",
+    "frames_out",
+    "packets_out",
+    "frames_dropped",
+    "retransmitted",
+    "retransmit_misses",
+)
+
 
 @dataclass(frozen=True)
 class IceServer:
@@ -25,7 +36,7 @@ class IceServer:
 
 
 class MediaServer:
-    """Owns every peer connection of this process and forwards encoded media between them."""
+    """Owns every peer connection of this process and forwards RTP packets between them."""
 
     def __init__(
         self,
@@ -93,8 +104,9 @@ class MediaServer:
         return peer_id in self._peers
 
     def stats(self) -> dict[str, int]:
-        """Counters for /metrics: peers, frames, and video encodes/decodes (kept at zero)."""
-        totals = {"peers": len(self._peers), "frames_in": 0, "frames_out": 0, "frames_dropped": 0}
+        """Counters for /metrics: peers, frames, packets, video encodes/decodes (kept at 0)."""
+        totals = {"peers": len(self._peers)}
+        totals.update(dict.fromkeys(COUNTERS, 0))
         for peer in self._peers.values():
             for key, value in peer.stats().items():
                 if key in totals:

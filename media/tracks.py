@@ -1,29 +1,48 @@
-"""Published tracks fan encoded frames out to subscriber slots, never decoding them."""
+"""Published tracks fan RTP packets out to subscriber slots, never decoding them.
+
+Each packet of a publisher is decrypted once (by aiortc's DTLS transport); each
+`ForwardSlot` rewrites the header fields its subscriber negotiated (SSRC, payload
+type, MID) and keeps its own sequence numbers and timestamps continuous across
+source switches, then SRTP-protects it with the subscriber's keys and sends it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import fractions
 import logging
+import random
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 
-import av
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
+
+from .aiortc_hooks import SenderLink, SendParameters
+from .packet_cache import PacketCache
+from .rtp_wire import (
+    InboundRtp,
+    one_byte_extensions,
+    rtp_packet,
+    rtx_payload,
+    seq_newer,
+    vp8_keyframe_start,
+)
 
 log = logging.getLogger(__name__)
 
 CLOCK_RATE = {"audio": 48000, "video": 90000}
-# One frame's worth of media time, used to keep a slot's timeline moving forward
-# when it switches from one publisher to another.
-FRAME_STEP = {"audio": 960, "video": 3000}
-# Frames a slot may hold before it is behind; then it drops the backlog (and, for
-# video, waits for the next keyframe) instead of queuing without bound.
-SLOT_BACKLOG = {"audio": 25, "video": 60}
 # Each request makes a keyframe for every subscriber of the track: not too often.
 KEYFRAME_REQUEST_INTERVAL_S = 0.5
+# A NACK naming more packets than this is answered in part: a burst of
+# retransmissions would only add to the congestion that lost them.
+MAX_RETRANSMIT_PER_NACK = 64
+# A packet is resent at most once per this interval (a round trip and then some).
+RESEND_INTERVAL_S = 0.1
+# Retransmission budget: each forwarded packet earns this many resends, up to a cap.
+# A subscriber that loses most packets (an overloaded receiver) then gets a few
+# resends, not a storm of them that would starve everyone else.
+RESEND_CREDIT_PER_PACKET = 0.2
+RESEND_CREDIT_MAX = 30.0
 
 
 def is_vp8_keyframe(frame: bytes) -> bool:
@@ -32,27 +51,58 @@ def is_vp8_keyframe(frame: bytes) -> bool:
 
 
 class PublishedTrack:
-    """One track a publisher sends to the server; hands each encoded frame to its slots."""
+    """One track a publisher sends to the server; hands each RTP packet to its slots."""
 
     def __init__(
         self,
         track_id: str,
         kind: str,
-        request_keyframe: Callable[[], Awaitable[bool]],
+        request_keyframe: Callable[[int], Awaitable[None]],
     ) -> None:
         self.id = track_id
         self.kind = kind
         self._request_keyframe = request_keyframe
         self._slots: set[ForwardSlot] = set()
         self._last_keyframe_request = 0.0
+        self.ssrc: int | None = None
+        # (NTP time, RTP timestamp) of the publisher's last sender report: what maps
+        # its media time onto the wall clock, the same for its audio and its video.
+        self.clock_reference: tuple[int, int] | None = None
         self.frames_in = 0
+        self.packets_in = 0
 
-    def on_frame(self, data: bytes, timestamp: int) -> None:
-        """Called by the receiver tap, on the event loop, for each encoded frame."""
-        self.frames_in += 1
-        keyframe = self.kind == "audio" or is_vp8_keyframe(data)
-        for slot in self._slots:
-            slot.push(self, data, timestamp, keyframe)
+    async def on_packet(self, packet: InboundRtp) -> None:
+        """Called by the receiver tap, on the event loop, for each decrypted packet."""
+        self.packets_in += 1
+        if packet.ssrc != self.ssrc:
+            self.clock_reference = None
+            if self.ssrc is not None:
+                # The publisher restarted its stream: its numbering starts over.
+                log.info("track %s: SSRC %s -> %s", self.id, self.ssrc, packet.ssrc)
+                for slot in self._slots:
+                    slot.restart()
+            self.ssrc = packet.ssrc
+        audio = self.kind == "audio"
+        if audio or packet.marker:
+            self.frames_in += 1
+        keyframe_start = audio or vp8_keyframe_start(packet.payload)
+        for slot in tuple(self._slots):
+            await slot.forward(self, packet, keyframe_start)
+
+    def on_sender_report(self, ssrc: int, ntp_time: int, rtp_timestamp: int) -> None:
+        """The publisher's SR for its current stream: keep its clock mapping."""
+        if ssrc == self.ssrc:
+            self.clock_reference = (ntp_time, rtp_timestamp)
+
+    def ntp_time_of(self, rtp_timestamp: int, clock_rate: int) -> int | None:
+        """The publisher's wall-clock time (NTP format) of a media timestamp, once it
+        has sent an SR; each slot reports it with its rewritten timestamp, so the
+        subscriber sees the publisher's own audio/video alignment."""
+        if self.clock_reference is None:
+            return None
+        ntp, reference = self.clock_reference
+        delta = ((rtp_timestamp - reference + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+        return (ntp + (delta << 32) // clock_rate) & 0xFFFFFFFFFFFFFFFF
 
     def attach(self, slot: ForwardSlot) -> None:
         """Start feeding `slot`; it will start on the next keyframe."""
@@ -70,13 +120,13 @@ class PublishedTrack:
 
     def ask_for_keyframe(self) -> None:
         """Ask the publisher for a keyframe, at most every KEYFRAME_REQUEST_INTERVAL_S."""
-        if self.kind != "video":
+        if self.kind != "video" or self.ssrc is None:
             return
         now = time.monotonic()
         if now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL_S:
             return
         self._last_keyframe_request = now
-        task = asyncio.ensure_future(self._request_keyframe())
+        task = asyncio.ensure_future(self._request_keyframe(self.ssrc))
         task.add_done_callback(_log_failure)
 
     def close(self) -> None:
@@ -86,32 +136,47 @@ class PublishedTrack:
         self._slots.clear()
 
 
-def _log_failure(task: asyncio.Future[bool]) -> None:
+def _log_failure(task: asyncio.Future[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.debug("keyframe request failed: %r", task.exception())
 
 
 class ForwardSlot(MediaStreamTrack):
-    """The track behind one server-to-subscriber transceiver.
+    """The track behind one server-to-subscriber transceiver, and its packet rewriter.
 
-    aiortc's sender pulls from `recv()`; we hand it `av.Packet`s, which it packetizes
-    without encoding. A slot can be pointed at another published track without a new
-    transceiver; its timeline stays monotonic across the switch.
+    aiortc negotiates the transceiver and runs its sender's RTCP; the sender never
+    reads media from this track (`recv` only waits for the end). Packets arrive
+    through `forward` and leave through the sender's `SenderLink`. A slot can be
+    pointed at another published track without a new transceiver; its sequence
+    numbers and timestamps stay continuous across the switch.
     """
 
-    def __init__(self, kind: str, keyframe_requested: Callable[[], bool]) -> None:
+    def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
         self.source: PublishedTrack | None = None
-        self._keyframe_requested = keyframe_requested
-        self._frames: deque[tuple[bytes, int]] = deque()
-        self._ready = asyncio.Event()
+        self._clock_rate = CLOCK_RATE[kind]
+        self._params: SendParameters | None = None
+        self._link: SenderLink | None = None
+        self._extensions = b""
         self._waiting_for_keyframe = True
-        self._time_base = fractions.Fraction(1, CLOCK_RATE[kind])
-        self._offset: int | None = None
-        self._last_pts = -FRAME_STEP[kind]
+        self._anchored = False
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._last_seq: int | None = None
+        self._last_ts = 0
+        self._last_sent_at = 0.0
+        self._rtx_seq = random.randrange(0x8000)
+        self._cache = PacketCache()
+        self._resend_credit = RESEND_CREDIT_MAX
+        self._ended = asyncio.Event()
         self.frames_out = 0
         self.frames_dropped = 0
+        self.packets_out = 0
+        self.retransmitted = 0
+        self.retransmit_misses = 0
+
+    # -- the source ------------------------------------------------------------------
 
     def set_source(self, source: PublishedTrack | None) -> None:
         """Forward `source` from its next keyframe on (None: stay idle)."""
@@ -120,57 +185,148 @@ class ForwardSlot(MediaStreamTrack):
         if self.source is not None:
             self.source.detach(self)
         self.source = source
-        self._frames.clear()
-        self._waiting_for_keyframe = True
-        self._offset = None
+        self.restart()
         if source is not None:
             source.attach(self)
 
-    def push(self, source: PublishedTrack, data: bytes, timestamp: int, keyframe: bool) -> None:
-        """Queue a frame from the current source."""
+    def restart(self) -> None:
+        """Start over on the source's next keyframe, with a fresh mapping of its numbers."""
+        self._waiting_for_keyframe = True
+        self._anchored = False
+
+    # -- aiortc's sender tells us (SubscriberFeedback) ------------------------------------
+
+    def sender_started(self, parameters: SendParameters, link: SenderLink) -> None:
+        """The subscriber's answer fixed our header fields; packets may flow."""
+        self._params = parameters
+        self._link = link
+        if parameters.mid and parameters.mid_extension_id is not None:
+            self._extensions = one_byte_extensions(
+                [(parameters.mid_extension_id, parameters.mid.encode())]
+            )
+        if self.source is not None:
+            self.source.ask_for_keyframe()
+
+    def keyframe_requested(self) -> None:
+        """The subscriber sent PLI/FIR: pass it on to the publisher (rate-limited)."""
+        if self.source is not None:
+            self.source.ask_for_keyframe()
+
+    async def retransmit(self, sequence_numbers: list[int]) -> None:
+        """Send again what the subscriber lost, from the cache (as RTX when negotiated)."""
+        params, link = self._params, self._link
+        if params is None or link is None:
+            return
+        if params.rtx_payload_type is None:
+            # Sending a sequence number again needs RTX: SRTP refuses a repeat.
+            self.retransmit_misses += len(sequence_numbers)
+            return
+        now = time.monotonic()
+        for seq in sequence_numbers[:MAX_RETRANSMIT_PER_NACK]:
+            if self._resend_credit < 1:
+                self.retransmit_misses += 1
+                continue
+            cached = self._cache.take_for_resend(seq, now, RESEND_INTERVAL_S)
+            if cached is None:
+                self.retransmit_misses += 1
+                continue
+            self._resend_credit -= 1
+            data = rtp_packet(
+                params.rtx_payload_type,
+                cached.marker,
+                self._rtx_seq,
+                cached.timestamp,
+                params.rtx_ssrc,
+                self._extensions,
+                rtx_payload(seq, cached.payload),
+            )
+            self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+            if not await link.send(data):
+                return
+            self.retransmitted += 1
+
+    # -- the forward path ---------------------------------------------------------------
+
+    async def forward(
+        self, source: PublishedTrack, packet: InboundRtp, keyframe_start: bool
+    ) -> None:
+        """Rewrite one packet of the current source for this subscriber and send it."""
         if source is not self.source:
             return
+        params, link = self._params, self._link
+        if params is None or link is None or not link.connected:
+            # Not negotiated yet (or the transport is gone): start on a keyframe later.
+            self._waiting_for_keyframe = True
+            self._anchored = False
+            self.frames_dropped += self._frames_in(packet)
+            return
         if self._waiting_for_keyframe:
-            if not keyframe:
+            if not keyframe_start:
+                self.frames_dropped += self._frames_in(packet)
                 source.ask_for_keyframe()
-                self.frames_dropped += 1
                 return
             self._waiting_for_keyframe = False
-        if len(self._frames) >= SLOT_BACKLOG[self.kind]:
-            # The subscriber's sender is not keeping up: drop the backlog rather than
-            # add delay; video then restarts on a keyframe.
-            self.frames_dropped += len(self._frames)
-            self._frames.clear()
-            if self.kind == "video" and not keyframe:
-                self._waiting_for_keyframe = True
-                source.ask_for_keyframe()
-                return
-        if self._offset is None:
-            self._offset = self._last_pts + FRAME_STEP[self.kind] - timestamp
-        self._frames.append((data, timestamp + self._offset))
-        self._ready.set()
+        if not self._anchored:
+            self._anchor(packet)
+        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        payload = packet.payload
+        data = rtp_packet(
+            params.payload_type,
+            packet.marker,
+            seq,
+            timestamp,
+            params.ssrc,
+            self._extensions,
+            payload,
+        )
+        if self._cache.get(seq) is not None:
+            # A duplicate (or a retransmission we asked the publisher for, of a packet
+            # that arrived after all): the subscriber has it, and SRTP would refuse it.
+            return
+        self._cache.put(seq, timestamp, packet.marker, payload)
+        if not await link.send(data):
+            self.frames_dropped += self._frames_in(packet)
+            return
+        link.sent(timestamp, len(payload), source.ntp_time_of(packet.timestamp, self._clock_rate))
+        self.packets_out += 1
+        if self._resend_credit < RESEND_CREDIT_MAX:
+            self._resend_credit += RESEND_CREDIT_PER_PACKET
+        self.frames_out += self._frames_in(packet)
+        if self._last_seq is None or seq_newer(seq, self._last_seq):
+            self._last_seq = seq
+            self._last_ts = timestamp
+            self._last_sent_at = time.monotonic()
 
-    async def recv(self) -> av.Packet:  # type: ignore[type-arg]
-        """Next encoded frame for aiortc's sender to packetize."""
-        while not self._frames:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._ready.clear()
-            await self._ready.wait()
-        if self._keyframe_requested() and self.source is not None:
-            self.source.ask_for_keyframe()
-        data, pts = self._frames.popleft()
-        # Out-of-order media time would confuse the subscriber's jitter buffer.
-        pts = max(pts, self._last_pts + 1)
-        self._last_pts = pts
-        packet = av.Packet(data)
-        packet.pts = pts
-        packet.time_base = self._time_base
-        self.frames_out += 1
-        return packet
+    def _frames_in(self, packet: InboundRtp) -> int:
+        """How many frames a packet completes: each audio packet is one frame; a video
+        frame ends with the marker bit."""
+        return 1 if self.kind == "audio" else packet.marker
+
+    def _anchor(self, packet: InboundRtp) -> None:
+        """Map the source's numbering onto ours so that it goes on where we left off."""
+        if self._last_seq is None:
+            # Random starts (lower half for sequence numbers, as aiortc and browsers
+            # do, to keep SRTP's rollover counter out of the first minutes).
+            start_seq = random.randrange(0x8000)
+            start_ts = random.randrange(1 << 32)
+        else:
+            start_seq = (self._last_seq + 1) & 0xFFFF
+            elapsed = time.monotonic() - self._last_sent_at
+            start_ts = self._last_ts + max(1, int(elapsed * self._clock_rate))
+        self._seq_offset = (start_seq - packet.sequence_number) & 0xFFFF
+        self._ts_offset = (start_ts - packet.timestamp) & 0xFFFFFFFF
+        self._anchored = True
+
+    # -- the track aiortc's sender holds ----------------------------------------------------
+
+    async def recv(self) -> None:  # type: ignore[override]
+        """Never yields media: the forward path sends packets itself. Ends with the slot."""
+        await self._ended.wait()
+        raise MediaStreamError
 
     def stop(self) -> None:
         """End the slot for good (its transceiver is going away)."""
         self.set_source(None)
         super().stop()
-        self._ready.set()
+        self._ended.set()
