@@ -1,7 +1,7 @@
 // The call page: lobby (preview, devices), waiting room, call. Talks to the
 // server only through protocol.js; renders through grid.js and panel.js.
 
-import { describeTiles, renderGrid } from "./grid.js";
+import { describeScreen, describeTiles, renderGrid } from "./grid.js";
 import { notify, renderPanel, setUpPanel } from "./panel.js";
 import { CallConnection, readToken } from "./protocol.js";
 import { $, state } from "./state.js";
@@ -137,7 +137,7 @@ function joinCall() {
   if (camera) camera.enabled = true;
   const conn = new CallConnection(token);
   state.connection = conn;
-  conn.sending = { mic: micOn, camera: cameraOn };
+  conn.sending = { mic: micOn, camera: cameraOn, screen: true };
   on(conn, "waiting", (body) => {
     $("waiting").hidden = false;
     $("call").hidden = true;
@@ -156,6 +156,8 @@ function joinCall() {
     state.waiting = body.waiting ?? [];
     state.hands = body.hands ?? [];
     state.handRaised = body.hand;
+    state.mayShare = body.mayShare;
+    state.shareRequests = body.shareRequests ?? [];
     // Tell the others what our lobby choices were.
     if (body.you.role !== "observer") conn.send("media-state", {
       mic: conn.sending.mic ? "live" : "off",
@@ -194,6 +196,23 @@ function joinCall() {
       "unmute-requested",
     ),
   );
+  on(conn, "share-requests", (body) => (state.shareRequests = body.pending));
+  on(conn, "share-answer", (body) => {
+    state.mayShare = body.granted;
+    notify(
+      body.granted
+        ? `${body.by} approved: you can present now (press Present).`
+        : `${body.by} declined your request to present.`,
+      undefined,
+      "share-answer",
+    );
+  });
+  on(conn, "share-ended", (body) => {
+    if (body.reason === "revoked") state.mayShare = false;
+    const by = body.by ? ` by ${body.by}` : "";
+    notify(`Your screen share was stopped${by}.`, undefined, "share-ended");
+  });
+  on(conn, "local-share", () => {});
   on(conn, "break-requested", (body) =>
     notify(`${body.name} needs a break.`, undefined, "break-requested"),
   );
@@ -283,6 +302,7 @@ function showEnded(title, detail) {
 // For tests and troubleshooting: what this page plays, without personal data.
 /** @type {any} */ (window).peercircle = {
   tiles: describeTiles,
+  screen: describeScreen,
   /** Inbound media per remote track id: packets, bytes, decoded frames, audio samples. */
   async inbound() {
     /** @type {Record<string, Record<string, number>>} */

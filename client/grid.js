@@ -42,7 +42,29 @@ function attach(element, track) {
   if (track) element.play().catch(() => {});
 }
 
+/** The shared screen, large, with the presenter's name (one per room). */
+function renderScreen() {
+  const connection = state.connection;
+  const stage = $("screen-stage");
+  const video = /** @type {HTMLVideoElement} */ ($("screen-video"));
+  const share = [...state.tracks.values()].find((t) => t.source === "screen");
+  /** @type {MediaStreamTrack | null} */
+  let track = null;
+  let caption = "";
+  if (share) {
+    const mine = share.participant === state.myId;
+    track = mine ? (connection?.local.screen ?? null) : (state.remoteTracks.get(share.id) ?? null);
+    const name = state.participants.get(share.participant)?.name ?? "Someone";
+    caption = mine ? "You are presenting" : `${name} is presenting`;
+  }
+  stage.hidden = !track;
+  stage.dataset.presenter = share?.participant ?? "";
+  $("screen-caption").textContent = caption;
+  attach(video, track);
+}
+
 export function renderGrid() {
+  renderScreen();
   const connection = state.connection;
   const grid = $("grid");
   for (const tile of Array.from(grid.querySelectorAll(".tile"))) {
@@ -70,6 +92,7 @@ export function renderGrid() {
         if (t.participant !== p.id) continue;
         const remote = state.remoteTracks.get(t.id) ?? null;
         if (t.source === "camera") cameraTrack = remote;
+        if (t.source === "screen") continue;
         if (t.source === "mic") micTrack = remote;
       }
     }
@@ -85,6 +108,17 @@ export function renderGrid() {
     label.classList.toggle("reconnecting", p.connection === "reconnecting");
     tile.classList.toggle("self", self);
   }
+}
+
+/** For tests and troubleshooting: the shared screen on this page. */
+export function describeScreen() {
+  const video = /** @type {HTMLVideoElement} */ ($("screen-video"));
+  return {
+    shown: !$("screen-stage").hidden,
+    presenter: $("screen-stage").dataset.presenter ?? "",
+    frames: video.getVideoPlaybackQuality().totalVideoFrames,
+    width: video.videoWidth,
+  };
 }
 
 /** For tests and troubleshooting: what each tile plays, without personal data. */

@@ -53,6 +53,21 @@ function renderConsole() {
     );
     list.append(li);
   }
+  const requests = $("share-request-list");
+  requests.replaceChildren();
+  for (const r of state.shareRequests) {
+    const li = document.createElement("li");
+    li.dataset.participant = r.id;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = r.name;
+    li.append(
+      who,
+      button("Approve", () => conn?.approveShare(r.id), "approve-share"),
+      button("Decline", () => conn?.declineShare(r.id), "decline-share"),
+    );
+    requests.append(li);
+  }
   const hands = $("hand-list");
   hands.replaceChildren();
   for (const id of state.hands) {
@@ -85,6 +100,10 @@ function renderPeople() {
     if (p.camera === "off") bits.push("camera off");
     if (p.connection === "reconnecting") bits.push("reconnecting");
     if (isFacilitator() && state.hands.includes(p.id)) bits.push("hand raised");
+    const presenting = [...state.tracks.values()].some(
+      (t) => t.participant === p.id && t.source === "screen",
+    );
+    if (presenting) bits.push("presenting");
     const st = document.createElement("span");
     st.className = "state";
     st.textContent = bits.join(" · ");
@@ -97,6 +116,13 @@ function renderPeople() {
       }
     }
     if (isFacilitator() && p.id !== state.myId) {
+      if (presenting || p.role === "patient" || p.role === "peer-leader") {
+        li.append(
+          presenting
+            ? button("Stop sharing", () => conn?.revokeShare(p.id), "revoke-share")
+            : button("Allow sharing", () => conn?.approveShare(p.id), "approve-share"),
+        );
+      }
       if (p.role !== "therapist") {
         li.append(
           button(
@@ -134,6 +160,13 @@ function renderChat() {
   $("toggle-hand").hidden = observer || isFacilitator();
   $("need-break").hidden = observer || isFacilitator();
   $("toggle-hand").textContent = state.handRaised ? "Lower hand" : "Raise hand";
+  $("present").hidden = observer;
+  const sharing = Boolean(state.connection?.local.screen);
+  $("present").textContent = sharing
+    ? "Stop presenting"
+    : state.mayShare
+      ? "Present"
+      : "Ask to present";
   $("toggle-hand").setAttribute("aria-pressed", String(state.handRaised));
 }
 
@@ -158,6 +191,24 @@ export function setUpPanel() {
   $("toggle-hand").addEventListener("click", () => {
     if (state.handRaised) state.connection?.lowerHand();
     else state.connection?.raiseHand();
+  });
+  $("present").addEventListener("click", async () => {
+    const conn = state.connection;
+    if (!conn) return;
+    if (conn.local.screen) {
+      conn.stopShare();
+    } else if (state.mayShare) {
+      try {
+        const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
+        conn.startShare(stream.getVideoTracks()[0]);
+      } catch {
+        notify("Screen sharing was cancelled.");
+      }
+    } else {
+      conn.requestShare();
+      notify("You asked to present. The facilitators will answer.");
+    }
+    renderPanel();
   });
   $("need-break").addEventListener("click", () => {
     state.connection?.signalBreak();

@@ -4,7 +4,7 @@
 export const PROTOCOL_VERSION = 1;
 
 /** @typedef {"live" | "off"} MediaOnOff */
-/** @typedef {"mic" | "camera"} Source */
+/** @typedef {"mic" | "camera" | "screen"} Source */
 /**
  * @typedef {{id: string, name: string, role: string, mic: MediaOnOff, camera: MediaOnOff,
  *   connection: "connected" | "reconnecting"}} Participant
@@ -14,7 +14,8 @@ export const PROTOCOL_VERSION = 1;
  * @typedef {{protocol: number, you: {id: string, name: string, role: string},
  *   session: {id: string, title: string, locked: boolean, chatEnabled: boolean},
  *   participants: Participant[], tracks: Track[], iceServers: RTCIceServer[],
- *   hand: boolean, hands?: string[], waiting?: Participant[]}} Welcome
+ *   hand: boolean, hands?: string[], waiting?: Participant[], mayShare: boolean,
+ *   shareRequests?: {id: string, name: string}[]}} Welcome
  */
 /**
  * @typedef {{revision: number, sdp: string, publish: Record<string, string>,
@@ -64,9 +65,9 @@ export class CallConnection extends EventTarget {
     this.token = token;
     this.url = options.url ?? "/";
     /** @type {Record<Source, MediaStreamTrack | null>} */
-    this.local = { mic: null, camera: null };
+    this.local = { mic: null, camera: null, screen: null };
     /** @type {Record<Source, boolean>} */
-    this.sending = { mic: true, camera: true };
+    this.sending = { mic: true, camera: true, screen: true };
     /** @type {RTCPeerConnection | null} */
     this.pc = null;
     /** @type {Welcome | null} */
@@ -89,7 +90,7 @@ export class CallConnection extends EventTarget {
    * @param {{mic: MediaStreamTrack | null, camera: MediaStreamTrack | null}} tracks
    */
   start(tracks) {
-    this.local = { ...tracks };
+    this.local = { ...tracks, screen: null };
     const socket = io(this.url, {
       auth: { token: this.token, protocol: PROTOCOL_VERSION },
       transports: ["websocket"],
@@ -156,9 +157,15 @@ export class CallConnection extends EventTarget {
       "hand",
       "chat-message",
       "break-requested",
+      "share-requests",
+      "share-answer",
     ]) {
       socket.on(name, (/** @type {unknown} */ body) => this.emit(name, body));
     }
+    socket.on("share-ended", (/** @type {{reason: string, by?: string}} */ body) => {
+      this.endLocalShare();
+      this.emit("share-ended", body);
+    });
     socket.on("session-left", (/** @type {{reason: string}} */ body) => {
       this.left = true;
       this.emit("session-left", body);
@@ -195,7 +202,7 @@ export class CallConnection extends EventTarget {
       const source = /** @type {Source | undefined} */ (
         Object.keys(offer.publish).find((s) => offer.publish[s] === transceiver.mid)
       );
-      if (source && (source === "mic" || source === "camera")) {
+      if (source) {
         transceiver.direction = "sendonly";
         const track = this.sending[source] ? this.local[source] : null;
         if (transceiver.sender.track !== track) {
@@ -297,6 +304,37 @@ export class CallConnection extends EventTarget {
   /** @param {boolean} enabled */
   setChat(enabled) { this.send("set-chat", { enabled }); }
   signalBreak() { this.send("break", {}); }
+  requestShare() { this.send("share-request", {}); }
+  /** @param {string} participant */
+  approveShare(participant) { this.send("share-approve", { participant }); }
+  /** @param {string} participant */
+  declineShare(participant) { this.send("share-decline", { participant }); }
+  /** @param {string} participant */
+  revokeShare(participant) { this.send("share-revoke", { participant }); }
+
+  /**
+   * Share a screen track (from getDisplayMedia); the server offers it a slot.
+   * @param {MediaStreamTrack} track
+   */
+  startShare(track) {
+    this.local.screen = track;
+    // The browser's own "Stop sharing" button ends the track.
+    track.addEventListener("ended", () => this.stopShare());
+    this.send("share-start", {});
+  }
+
+  stopShare() {
+    if (this.local.screen) {
+      this.endLocalShare();
+      this.send("share-stop", {});
+    }
+  }
+
+  endLocalShare() {
+    this.local.screen?.stop();
+    this.local.screen = null;
+    this.emit("local-share", null);
+  }
 
   /**
    * @param {string} event

@@ -24,6 +24,9 @@ export const state = {
   chatEnabled: true,
   /** @type {ChatMessage[]} */
   chat: [],
+  mayShare: false,
+  /** @type {{id: string, name: string}[]} */
+  shareRequests: [],
 };
 
 /** Whether this page belongs to a facilitator (the server decides what it may do). */

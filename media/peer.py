@@ -100,6 +100,28 @@ class MediaPeer:
         self._publish_slots[source] = transceiver
         self._pending[source] = track
 
+    def start_publishing(self, source: str) -> None:
+        """Offer the client a new publish slot for `source` (e.g. a screen share)."""
+        if self._closed or source in self._pending:
+            return
+        self._add_publish_slot(source)
+        self._dirty = True
+        self._kick()
+
+    def stop_publishing(self, source: str) -> None:
+        """End the client's `source` track: forwarding stops now, the slot goes idle."""
+        transceiver = self._publish_slots.pop(source, None)
+        self._pending.pop(source, None)
+        track = self.published.pop(source, None)
+        if transceiver is not None:
+            # Each share gets a fresh m-line; the old one stays, inactive.
+            transceiver.direction = "inactive"
+            self._dirty = True
+            self._kick()
+        if track is not None:
+            track.close()
+            self._listener.on_track_ended(self.id, track.id)
+
     def _on_track(self, track: object) -> None:
         # aiortc creates a receiver's track when an answer says the client sends on it.
         for source, transceiver in self._publish_slots.items():

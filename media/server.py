@@ -79,6 +79,16 @@ class MediaServer:
         """Add a trickled client candidate. Raises KeyError if there is no such peer."""
         await self._peers[peer_id].add_ice_candidate(candidate, sdp_mid, index)
 
+    def start_publishing(self, peer_id: str, source: str) -> None:
+        """Let the peer publish another source (a screen); KeyError if no such peer."""
+        self._peers[peer_id].start_publishing(source)
+
+    def stop_publishing(self, peer_id: str, source: str) -> None:
+        """Stop the peer's `source` track at once (no-op if it has none)."""
+        peer = self._peers.get(peer_id)
+        if peer is not None:
+            peer.stop_publishing(source)
+
     def apply_plan(self, plan: SubscriptionPlan) -> None:
         """Make each peer the plan names receive exactly the tracks it gives that peer.
 

@@ -65,6 +65,7 @@ def session_state(session: Session) -> dict[str, Any]:
             }
         ],
         "tracks": [t.to_wire() for t in session.tracks()],
+        "presenting_s": session.presenting_time(),
     }
 
 

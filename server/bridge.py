@@ -10,7 +10,8 @@ from collections.abc import Callable
 from media.plan import SubscriptionPlan
 from media.server import MediaServer
 
-from .domain.events import Event, ParticipantLeft, SessionEnded
+from .domain.errors import PeerCircleError
+from .domain.events import Event, ParticipantLeft, SessionEnded, ShareEnded
 from .domain.model import Source
 from .domain.session import Session
 from .host import SessionRegistry
@@ -56,6 +57,16 @@ class MediaBridge:
         await self.media.close_peer(participant_id)
         self._peer_session.pop(participant_id, None)
 
+    def start_screen(self, participant_id: str) -> None:
+        """Offer the participant a screen publish slot (KeyError: no peer)."""
+        assert self.media is not None
+        self.media.start_publishing(participant_id, "screen")
+
+    def stop_screen(self, participant_id: str) -> None:
+        """Stop the participant's screen share, if any."""
+        assert self.media is not None
+        self.media.stop_publishing(participant_id, "screen")
+
     async def accept_answer(self, participant_id: str, revision: int, sdp: str) -> None:
         """Apply a client's answer (KeyError: no peer)."""
         assert self.media is not None
@@ -77,6 +88,8 @@ class MediaBridge:
         for event in events:
             if isinstance(event, ParticipantLeft):
                 await self.close_peer(event.participant_id)
+            elif isinstance(event, ShareEnded):
+                self.media.stop_publishing(event.participant_id, "screen")
             elif isinstance(event, SessionEnded):
                 for peer_id, sid in list(self._peer_session.items()):
                     if sid == session.id:
@@ -90,8 +103,13 @@ class MediaBridge:
         self.send_offer(peer_id, offer)
 
     def on_track_published(self, peer_id: str, track_id: str, source: str) -> None:
-        """Record the new track in its session."""
-        self._submit(peer_id, lambda s, now: s.publish(peer_id, track_id, Source(source)))
+        """Record the new track in its session; a refused one is stopped, not forwarded."""
+
+        def refused() -> None:
+            if self.media is not None:
+                self.media.stop_publishing(peer_id, source)
+
+        self._submit(peer_id, lambda s, now: s.publish(peer_id, track_id, Source(source)), refused)
 
     def on_track_ended(self, peer_id: str, track_id: str) -> None:
         """Remove the track from its session."""
@@ -101,14 +119,24 @@ class MediaBridge:
         """Tell the client to restart its media."""
         self.restart_media(peer_id)
 
-    def _submit(self, peer_id: str, command: Callable[[Session, float], list[Event]]) -> None:
+    def _submit(
+        self,
+        peer_id: str,
+        command: Callable[[Session, float], list[Event]],
+        on_refused: Callable[[], None] | None = None,
+    ) -> None:
         session_id = self._peer_session.get(peer_id)
         if session_id is None:
             return
 
         async def run() -> None:
             host = await self._registry.get(session_id)
-            await host.run(command)
+            try:
+                await host.run(command)
+            except PeerCircleError as error:
+                log.info("media change refused for %s: %s", peer_id, error.message)
+                if on_refused is not None:
+                    on_refused()
 
         task = asyncio.ensure_future(run())
         self._tasks.add(task)

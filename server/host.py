@@ -46,6 +46,7 @@ class SessionHost:
         async with self._lock:
             now = self._clock()
             events = command(self.session, now)
+            self.session.note_time(events, now)
             if events:
                 await self._store.save_session(self.session.to_record())
                 await self._audit(events, now)

@@ -25,6 +25,9 @@ from .domain.events import (
     ParticipantUpdated,
     ParticipantWaiting,
     SessionEnded,
+    ShareAnswered,
+    ShareEnded,
+    ShareRequested,
     TrackPublished,
     TrackUnpublished,
     UnmuteRequested,
@@ -42,6 +45,15 @@ def session_settings(session: Session) -> dict[str, Any]:
 def waiting_room(session: Session) -> dict[str, Any]:
     """The protocol's `waiting-room` body (facilitators only)."""
     return {"waiting": [p.to_wire() for p in session.waiting()]}
+
+
+def share_requests(session: Session) -> dict[str, Any]:
+    """The protocol's `share-requests` body (facilitators only)."""
+    pending = []
+    for pid in session.share_requests():
+        view = session.participant(pid)
+        pending.append({"id": view.id, "name": view.name})
+    return {"pending": pending}
 
 
 class Presenter:
@@ -121,6 +133,16 @@ class Presenter:
                         {"participant": who.id, "name": who.name, "at": at},
                         staff,
                     )
+                case ShareRequested() | ShareAnswered():
+                    await self._emit("share-requests", share_requests(session), staff)
+                    if isinstance(event, ShareAnswered):
+                        body = {"granted": event.granted, "by": event.by.name}
+                        await self._to(event.participant_id, "share-answer", body)
+                case ShareEnded(participant_id=pid, reason=reason, by=by):
+                    ended: dict[str, Any] = {"reason": reason}
+                    if by is not None:
+                        ended["by"] = by.name
+                    await self._to(pid, "share-ended", ended)
                 case SessionEnded():
                     for conn in self._connections.in_session(session.id):
                         await self._emit("session-ended", {}, conn.sid)

@@ -39,6 +39,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "lower-hand": (4, 0.2),
     "break": (2, 0.05),
     "media-state": (10, 2.0),
+    "share-request": (3, 0.1),
+    "share-start": (5, 0.5),
 }
 
 

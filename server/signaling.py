@@ -26,7 +26,7 @@ from .domain.model import Presence
 from .domain.roles import Action, may
 from .domain.session import Session
 from .host import Command, SessionHost, SessionRegistry
-from .presenter import Presenter, session_settings, waiting_room
+from .presenter import Presenter, session_settings, share_requests, waiting_room
 from .tokens import TokenRefused, TokenSigner
 from .wire import (
     PROTOCOL_VERSION,
@@ -325,6 +325,44 @@ class Signaling:
         parse_empty(data)
         await self._run(conn, lambda s, now: s.signal_break(conn.participant_id, now))
 
+    # -- screen sharing --------------------------------------------------------------------
+
+    async def share_request(self, conn: Connection, data: Any) -> None:
+        """`share-request`: ask the facilitators to present."""
+        parse_empty(data)
+        await self._run(conn, lambda s, now: s.request_share(conn.participant_id))
+
+    async def share_approve(self, conn: Connection, data: Any) -> None:
+        """`share-approve`: let someone present (asked or in advance)."""
+        target = parse_target(data).participant
+        await self._run(conn, lambda s, now: s.answer_share(conn.participant_id, target, True))
+
+    async def share_decline(self, conn: Connection, data: Any) -> None:
+        """`share-decline`: turn a request to present down."""
+        target = parse_target(data).participant
+        await self._run(conn, lambda s, now: s.answer_share(conn.participant_id, target, False))
+
+    async def share_revoke(self, conn: Connection, data: Any) -> None:
+        """`share-revoke`: take the right back; a share in progress stops."""
+        target = parse_target(data).participant
+        await self._run(conn, lambda s, now: s.revoke_share(conn.participant_id, target))
+
+    async def share_start(self, conn: Connection, data: Any) -> None:
+        """`share-start`: the client has a screen track; offer it a slot."""
+        parse_empty(data)
+        host = await self._host(conn)
+        if not host.session.may_share(conn.participant_id):
+            raise NotPermitted("you may not share your screen: ask to present first")
+        try:
+            self._bridge.start_screen(conn.participant_id)
+        except KeyError as exc:
+            raise UserError("no media connection: send join") from exc
+
+    async def share_stop(self, conn: Connection, data: Any) -> None:
+        """`share-stop`: the presenter stopped sharing."""
+        parse_empty(data)
+        self._bridge.stop_screen(conn.participant_id)
+
     # -- presenting ----------------------------------------------------------------------
 
     def _welcome(self, session: Session, conn: Connection) -> dict[str, Any]:
@@ -343,10 +381,12 @@ class Signaling:
                 for s in self._settings.ice_servers
             ],
             "hand": conn.participant_id in session.hands(),
+            "mayShare": session.may_share(conn.participant_id),
         }
         if conn.moderates:
             body["hands"] = list(session.hands())
             body.update(waiting_room(session))
+            body["shareRequests"] = share_requests(session)["pending"]
         return body
 
     def send_offer(self, participant_id: str, offer: dict[str, object]) -> None:
@@ -393,4 +433,10 @@ _HANDLERS: dict[str, Handler] = {
     "chat": Signaling.chat,
     "set-chat": Signaling.set_chat,
     "break": Signaling.signal_break,
+    "share-request": Signaling.share_request,
+    "share-approve": Signaling.share_approve,
+    "share-decline": Signaling.share_decline,
+    "share-revoke": Signaling.share_revoke,
+    "share-start": Signaling.share_start,
+    "share-stop": Signaling.share_stop,
 }

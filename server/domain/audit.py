@@ -19,6 +19,8 @@ from .events import (
     ParticipantLeft,
     ParticipantWaiting,
     SessionEnded,
+    ShareAnswered,
+    ShareEnded,
     UnmuteRequested,
 )
 
@@ -58,6 +60,10 @@ def audit_entry(event: Event) -> AuditEntry | None:
             return AuditEntry("stop-camera", by.id, pid)
         case ChatSettingChanged(enabled=enabled, by=by):
             return AuditEntry("chat-on" if enabled else "chat-off", by.id, None)
+        case ShareAnswered(participant_id=pid, granted=granted, by=by):
+            return AuditEntry("share-approve" if granted else "share-decline", by.id, pid)
+        case ShareEnded(participant_id=pid, reason=reason, by=by) if reason == "revoked":
+            return AuditEntry("share-revoke", by.id if by else None, pid)
         case SessionEnded(by=by):
             return AuditEntry("end-session", by.id if by else None, None)
     return None

@@ -145,6 +145,31 @@ class BreakRequested:
 
 
 @dataclass(frozen=True)
+class ShareRequested:
+    """Someone asked to share their screen; facilitators decide."""
+
+    participant: Actor
+
+
+@dataclass(frozen=True)
+class ShareAnswered:
+    """A facilitator approved or declined a request (or granted the right unasked)."""
+
+    participant_id: str
+    granted: bool
+    by: Actor
+
+
+@dataclass(frozen=True)
+class ShareEnded:
+    """Someone's screen share was stopped by a facilitator or replaced; media must stop."""
+
+    participant_id: str
+    reason: str
+    by: Actor | None = None
+
+
+@dataclass(frozen=True)
 class SessionEnded:
     """The session is over for everyone."""
 
@@ -169,5 +194,8 @@ Event = (
     | ChatPosted
     | ChatSettingChanged
     | BreakRequested
+    | ShareRequested
+    | ShareAnswered
+    | ShareEnded
     | SessionEnded
 )

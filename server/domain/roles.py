@@ -42,6 +42,9 @@ class Action(StrEnum):
     SEE_HANDS = "see the raised-hand queue"
     SIGNAL_BREAK = "signal privately that they need a break"
     SEE_BREAK_SIGNALS = "see break signals"
+    ASK_TO_PRESENT = "ask to share their screen"
+    APPROVE_PRESENTER = "approve, decline or revoke screen sharing"
+    PRESENT_WITHOUT_ASKING = "share their screen without asking"
 
 
 FACILITATORS = frozenset({Role.THERAPIST, Role.CO_FACILITATOR})
@@ -61,6 +64,8 @@ _MODERATION = frozenset(
         Action.LOWER_OTHERS_HAND,
         Action.SEE_HANDS,
         Action.SEE_BREAK_SIGNALS,
+        Action.APPROVE_PRESENTER,
+        Action.PRESENT_WITHOUT_ASKING,
     }
 )
 _MEMBER = frozenset(
@@ -72,6 +77,7 @@ _MEMBER = frozenset(
         Action.CHAT_FACILITATORS,
         Action.RAISE_HAND,
         Action.SIGNAL_BREAK,
+        Action.ASK_TO_PRESENT,
     }
 )
 

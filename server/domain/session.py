@@ -24,6 +24,9 @@ from .events import (
     ParticipantUpdated,
     ParticipantWaiting,
     SessionEnded,
+    ShareAnswered,
+    ShareEnded,
+    ShareRequested,
     TrackPublished,
     TrackUnpublished,
     UnmuteRequested,
@@ -82,6 +85,10 @@ class Session:
     _removed: set[str] = field(default_factory=set)
     _hands: list[str] = field(default_factory=list)
     _chat_seq: int = 0
+    _share_requests: list[str] = field(default_factory=list)
+    _share_rights: set[str] = field(default_factory=set)
+    _presenting_since: dict[str, float] = field(default_factory=dict)
+    _presented_s: dict[str, float] = field(default_factory=dict)
 
     # -- queries -------------------------------------------------------------
 
@@ -334,15 +341,103 @@ class Session:
         person = self._actor(participant_id, Action.SIGNAL_BREAK)
         return [BreakRequested(person.actor(), now)]
 
+    # -- screen sharing ------------------------------------------------------------
+
+    def share_requests(self) -> tuple[str, ...]:
+        """Pending requests to present, oldest first."""
+        return tuple(self._share_requests)
+
+    def may_share(self, participant_id: str) -> bool:
+        """Whether the participant may publish a screen now."""
+        person = self._participants.get(participant_id)
+        if person is None or person.presence is not Presence.PRESENT:
+            return False
+        return may(person.role, Action.PRESENT_WITHOUT_ASKING) or person.id in self._share_rights
+
+    def presenting_time(self) -> dict[str, float]:
+        """Seconds each participant has presented (a share in progress counts so far)."""
+        return dict(self._presented_s)
+
+    def request_share(self, participant_id: str) -> list[Event]:
+        """Ask the facilitators for the right to share one's screen."""
+        person = self._actor(participant_id, Action.ASK_TO_PRESENT)
+        if person.id in self._share_rights:
+            raise UserError("you may already share your screen")
+        if person.id in self._share_requests:
+            raise UserError("your request to present is pending")
+        self._share_requests.append(person.id)
+        return [ShareRequested(person.actor())]
+
+    def answer_share(self, actor_id: str, participant_id: str, granted: bool) -> list[Event]:
+        """Approve or decline a request; approving also works unasked (in advance)."""
+        actor = self._actor(actor_id, Action.APPROVE_PRESENTER)
+        person = self._present(participant_id)
+        if not granted and person.id not in self._share_requests:
+            raise UserError(f"{person.name} has not asked to present")
+        if person.id in self._share_requests:
+            self._share_requests.remove(person.id)
+        if granted:
+            self._share_rights.add(person.id)
+        return [ShareAnswered(person.id, granted, actor.actor())]
+
+    def revoke_share(self, actor_id: str, participant_id: str) -> list[Event]:
+        """Take the right back; a share in progress stops at once. No right: no-op."""
+        actor = self._actor(actor_id, Action.APPROVE_PRESENTER)
+        person = self._known(participant_id)
+        had_right = person.id in self._share_rights
+        self._share_rights.discard(person.id)
+        events = self._end_share(person.id, "revoked", actor.actor())
+        if not had_right and not events:
+            return []
+        return events or [ShareEnded(person.id, "revoked", actor.actor())]
+
+    def note_time(self, events: list[Event], now: float) -> None:
+        """Account presenting time from the screen tracks that came and went."""
+        for event in events:
+            if isinstance(event, TrackPublished) and event.track.source is Source.SCREEN:
+                self._presenting_since[event.track.participant_id] = now
+            elif isinstance(event, TrackUnpublished):
+                since = self._presenting_since.get(event.participant_id)
+                screen_gone = not any(
+                    t.participant_id == event.participant_id and t.source is Source.SCREEN
+                    for t in self._tracks.values()
+                )
+                if since is not None and screen_gone:
+                    del self._presenting_since[event.participant_id]
+                    total = self._presented_s.get(event.participant_id, 0.0) + (now - since)
+                    self._presented_s[event.participant_id] = round(total, 3)
+
+    def _end_share(self, participant_id: str, reason: str, by: Actor | None) -> list[Event]:
+        events: list[Event] = []
+        for track in list(self._tracks.values()):
+            if track.participant_id == participant_id and track.source is Source.SCREEN:
+                events += self._unpublish(track.id)
+        if events:
+            events.append(ShareEnded(participant_id, reason, by))
+        return events
+
     # -- tracks ----------------------------------------------------------------
 
     def publish(self, participant_id: str, track_id: str, source: Source) -> list[Event]:
         """The server started receiving `track_id` from the participant."""
         person = self._present(participant_id)
-        require(person.role, Action.PUBLISH_MIC if source is Source.MIC else Action.PUBLISH_CAMERA)
+        if source is Source.SCREEN:
+            if not self.may_share(person.id):
+                raise NotPermitted("you may not share your screen: ask to present first")
+        else:
+            require(person.role, _PUBLISH[source.value])
         if track_id in self._tracks:
             return []
         events: list[Event] = []
+        if source is Source.SCREEN:
+            # One presenter per room: a new share replaces the one on screen.
+            for other in list(self._tracks.values()):
+                if (
+                    other.source is Source.SCREEN
+                    and other.participant_id != participant_id
+                    and self._participants[other.participant_id].room == person.room
+                ):
+                    events += self._end_share(other.participant_id, "replaced", person.actor())
         # One track per source: a new camera track replaces the old one.
         for old in list(self._tracks.values()):
             if old.participant_id == participant_id and old.source is source:
@@ -384,6 +479,9 @@ class Session:
             "removed": sorted(self._removed),
             "hands": list(self._hands),
             "chat_seq": self._chat_seq,
+            "share_requests": list(self._share_requests),
+            "share_rights": sorted(self._share_rights),
+            "presented_s": dict(self._presented_s),
             "participants": [
                 {
                     "id": p.id,
@@ -411,6 +509,9 @@ class Session:
         session._removed = set(record.get("removed", []))
         session._hands = list(record.get("hands", []))
         session._chat_seq = int(record.get("chat_seq", 0))
+        session._share_requests = list(record.get("share_requests", []))
+        session._share_rights = set(record.get("share_rights", []))
+        session._presented_s = dict(record.get("presented_s", {}))
         for p in record["participants"]:
             session._participants[p["id"]] = _Participant(
                 id=p["id"],
@@ -490,6 +591,9 @@ class Session:
         return [HandsChanged(self.hands(), by)]
 
     def _remove(self, person: _Participant, reason: str, by: Actor | None = None) -> list[Event]:
+        if person.id in self._share_requests:
+            self._share_requests.remove(person.id)
+        self._share_rights.discard(person.id)
         events: list[Event] = self._unpublish_all(person.id)
         events += self._lower(person.id, None)
         person.move_to(Presence.LEFT)

@@ -241,3 +241,22 @@ async def test_only_the_therapist_ends_the_session(
     for person in (therapist, alex, co):
         await person.client.next_event("session-ended")
     assert (await server.session_state(session_id))["ended"] is True
+
+
+async def test_sharing_a_screen_needs_the_right_and_requests_reach_facilitators(
+    server: PeerCircleServer, clients: MakeClient
+) -> None:
+    _, therapist, alex = await group(server, clients)
+    assert await refused(alex, "share-start", {}) == "not_permitted"
+    await alex.client.emit("share-request", {})
+    pending = await therapist.client.next_event("share-requests", lambda b: b["pending"])
+    assert pending["pending"] == [{"id": alex.id, "name": "Alex"}]
+    assert await refused(alex, "share-request", {}) == "invalid_state"  # already pending
+    await therapist.client.emit("share-approve", {"participant": alex.id})
+    assert await alex.client.next_event("share-answer") == {"granted": True, "by": "Dr. Rivera"}
+    offers = len([e for e, _ in alex.client.events if e == "offer"])
+    await alex.client.emit("share-start", {})
+    offer = await alex.client.next_event(
+        "offer", since=0, within=10.0, match=lambda o: "screen" in o["publish"]
+    )
+    assert offer["revision"] > 0 and offers >= 1

@@ -46,6 +46,9 @@ SERVER_EVENTS = (
     "hand",
     "chat-message",
     "break-requested",
+    "share-requests",
+    "share-answer",
+    "share-ended",
 )
 
 

@@ -68,6 +68,9 @@ ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
     Action.RAISE_HAND: lambda s, role: s.raise_hand(ACTOR),
     Action.LOWER_OTHERS_HAND: lambda s, role: s.lower_hand(ACTOR, TARGET),
     Action.SIGNAL_BREAK: lambda s, role: s.signal_break(ACTOR, NOW),
+    Action.ASK_TO_PRESENT: lambda s, role: s.request_share(ACTOR),
+    Action.APPROVE_PRESENTER: lambda s, role: s.answer_share(ACTOR, TARGET, True),
+    Action.PRESENT_WITHOUT_ASKING: lambda s, role: s.publish(ACTOR, "t_screen", Source.SCREEN),
 }
 # Seeing things is enforced where events are presented (tests/integration).
 PRESENTATION_ONLY = {Action.SEE_WAITING_ROOM, Action.SEE_HANDS, Action.SEE_BREAK_SIGNALS}
