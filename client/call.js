@@ -151,6 +151,7 @@ function joinCall() {
     $("session-title").textContent = body.session.title;
     state.locked = body.session.locked;
     state.chatEnabled = body.session.chatEnabled;
+    state.sharePolicy = body.session.sharePolicy;
     state.participants = new Map(body.participants.map((p) => [p.id, p]));
     state.tracks = new Map(body.tracks.map((t) => [t.id, t]));
     state.waiting = body.waiting ?? [];
@@ -174,6 +175,7 @@ function joinCall() {
   on(conn, "session-settings", (body) => {
     state.locked = body.locked;
     state.chatEnabled = body.chatEnabled;
+    state.sharePolicy = body.sharePolicy;
   });
   on(conn, "hands", (body) => (state.hands = body.queue));
   on(conn, "hand", (body) => (state.handRaised = body.raised));

@@ -36,6 +36,7 @@ function renderConsole() {
   $("end-session").hidden = state.myRole !== "therapist";
   /** @type {HTMLInputElement} */ ($("lock-toggle")).checked = state.locked;
   /** @type {HTMLInputElement} */ ($("chat-toggle")).checked = state.chatEnabled;
+  /** @type {HTMLSelectElement} */ ($("share-policy")).value = state.sharePolicy;
   $("locked-badge").hidden = !state.locked;
   $("waiting-count").textContent = state.waiting.length ? `(${state.waiting.length})` : "";
   const list = $("waiting-list");
@@ -185,6 +186,10 @@ export function setUpPanel() {
     state.connection?.setChat(/** @type {HTMLInputElement} */ (e.target).checked);
   });
   $("mute-all").addEventListener("click", () => state.connection?.muteAll());
+  $("share-policy").addEventListener("change", (e) => {
+    const value = /** @type {HTMLSelectElement} */ (e.target).value;
+    state.connection?.setSharePolicy(value === "wait" ? "wait" : "replace");
+  });
   $("end-session").addEventListener("click", () => {
     if (confirm("End the session for everyone?")) state.connection?.endSession();
   });

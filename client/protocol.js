@@ -12,7 +12,8 @@ export const PROTOCOL_VERSION = 1;
 /** @typedef {{id: string, participant: string, kind: "audio" | "video", source: string}} Track */
 /**
  * @typedef {{protocol: number, you: {id: string, name: string, role: string},
- *   session: {id: string, title: string, locked: boolean, chatEnabled: boolean},
+ *   session: {id: string, title: string, locked: boolean, chatEnabled: boolean,
+ *     sharePolicy: string},
  *   participants: Participant[], tracks: Track[], iceServers: RTCIceServer[],
  *   hand: boolean, hands?: string[], waiting?: Participant[], mayShare: boolean,
  *   shareRequests?: {id: string, name: string}[]}} Welcome
@@ -305,6 +306,8 @@ export class CallConnection extends EventTarget {
   setChat(enabled) { this.send("set-chat", { enabled }); }
   signalBreak() { this.send("break", {}); }
   requestShare() { this.send("share-request", {}); }
+  /** @param {"replace" | "wait"} policy */
+  setSharePolicy(policy) { this.send("share-policy", { policy }); }
   /** @param {string} participant */
   approveShare(participant) { this.send("share-approve", { participant }); }
   /** @param {string} participant */

@@ -25,6 +25,7 @@ export const state = {
   /** @type {ChatMessage[]} */
   chat: [],
   mayShare: false,
+  sharePolicy: "replace",
   /** @type {{id: string, name: string}[]} */
   shareRequests: [],
 };

@@ -27,6 +27,7 @@ from .domain.events import (
     SessionEnded,
     ShareAnswered,
     ShareEnded,
+    SharePolicyChanged,
     ShareRequested,
     TrackPublished,
     TrackUnpublished,
@@ -39,7 +40,11 @@ EnterCall = Callable[[Connection, Session], Awaitable[None]]
 
 def session_settings(session: Session) -> dict[str, Any]:
     """The protocol's `session-settings` body."""
-    return {"locked": session.locked, "chatEnabled": session.chat_enabled}
+    return {
+        "locked": session.locked,
+        "chatEnabled": session.chat_enabled,
+        "sharePolicy": session.share_policy,
+    }
 
 
 def waiting_room(session: Session) -> dict[str, Any]:
@@ -97,7 +102,7 @@ class Presenter:
                     await self._emit("track-published", t.to_wire(), room)
                 case TrackUnpublished(track_id=tid):
                     await self._emit("track-unpublished", {"id": tid}, room)
-                case LockChanged() | ChatSettingChanged():
+                case LockChanged() | ChatSettingChanged() | SharePolicyChanged():
                     await self._emit("session-settings", session_settings(session), room)
                 case Muted(participant_id=pid, by=by):
                     await self._to(pid, "muted", {"by": by.name})

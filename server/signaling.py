@@ -39,6 +39,7 @@ from .wire import (
     parse_join,
     parse_media_state,
     parse_optional_target,
+    parse_share_policy,
     parse_target,
 )
 
@@ -347,12 +348,22 @@ class Signaling:
         target = parse_target(data).participant
         await self._run(conn, lambda s, now: s.revoke_share(conn.participant_id, target))
 
+    async def share_policy(self, conn: Connection, data: Any) -> None:
+        """`share-policy`: a second presenter replaces the first, or waits."""
+        policy = parse_share_policy(data)
+        await self._run(conn, lambda s, now: s.set_share_policy(conn.participant_id, policy))
+
     async def share_start(self, conn: Connection, data: Any) -> None:
         """`share-start`: the client has a screen track; offer it a slot."""
         parse_empty(data)
         host = await self._host(conn)
-        if not host.session.may_share(conn.participant_id):
+        session = host.session
+        if not session.may_share(conn.participant_id):
             raise NotPermitted("you may not share your screen: ask to present first")
+        other = session.presenter_in_room(conn.participant_id)
+        if session.share_policy == "wait" and other is not None:
+            name = session.participant(other).name
+            raise UserError(f"{name} is presenting; you can present when they stop")
         try:
             self._bridge.start_screen(conn.participant_id)
         except KeyError as exc:
@@ -438,5 +449,6 @@ _HANDLERS: dict[str, Handler] = {
     "share-decline": Signaling.share_decline,
     "share-revoke": Signaling.share_revoke,
     "share-start": Signaling.share_start,
+    "share-policy": Signaling.share_policy,
     "share-stop": Signaling.share_stop,
 }

@@ -196,3 +196,12 @@ def parse_chat(payload: Any) -> Chat:
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_CHAT_LENGTH:
         raise ProtocolError(f"text: must be 1-{MAX_CHAT_LENGTH} characters")
     return Chat(to, text.strip())
+
+
+def parse_share_policy(payload: Any) -> str:
+    """Parse `share-policy`: {"policy": "replace" | "wait"}."""
+    body = _object(payload, {"policy"})
+    policy = body.get("policy")
+    if policy not in ("replace", "wait"):
+        raise ProtocolError("policy: must be 'replace' or 'wait'")
+    return str(policy)

@@ -21,6 +21,7 @@ from .events import (
     SessionEnded,
     ShareAnswered,
     ShareEnded,
+    SharePolicyChanged,
     UnmuteRequested,
 )
 
@@ -64,6 +65,8 @@ def audit_entry(event: Event) -> AuditEntry | None:
             return AuditEntry("share-approve" if granted else "share-decline", by.id, pid)
         case ShareEnded(participant_id=pid, reason=reason, by=by) if reason == "revoked":
             return AuditEntry("share-revoke", by.id if by else None, pid)
+        case SharePolicyChanged(policy=policy, by=by):
+            return AuditEntry("share-policy", by.id, None, policy)
         case SessionEnded(by=by):
             return AuditEntry("end-session", by.id if by else None, None)
     return None

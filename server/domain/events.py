@@ -170,6 +170,14 @@ class ShareEnded:
 
 
 @dataclass(frozen=True)
+class SharePolicyChanged:
+    """A second presenter now replaces the one on screen, or waits for it to end."""
+
+    policy: str
+    by: Actor
+
+
+@dataclass(frozen=True)
 class SessionEnded:
     """The session is over for everyone."""
 
@@ -197,5 +205,6 @@ Event = (
     | ShareRequested
     | ShareAnswered
     | ShareEnded
+    | SharePolicyChanged
     | SessionEnded
 )

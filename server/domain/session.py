@@ -26,6 +26,7 @@ from .events import (
     SessionEnded,
     ShareAnswered,
     ShareEnded,
+    SharePolicyChanged,
     ShareRequested,
     TrackPublished,
     TrackUnpublished,
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 MEDIA_STATES = ("live", "off")
 CHAT_TARGETS = ("room", "facilitators")
+SHARE_POLICIES = ("replace", "wait")
 
 
 @dataclass
@@ -80,6 +82,9 @@ class Session:
     locked: bool = False
     waiting_room: bool = True
     chat_enabled: bool = True
+    # When someone presents while another does: "replace" the share on screen, or
+    # make the newcomer "wait" until it ends. The therapist chooses.
+    share_policy: str = "replace"
     _participants: dict[str, _Participant] = field(default_factory=dict)
     _tracks: dict[str, TrackView] = field(default_factory=dict)
     _removed: set[str] = field(default_factory=set)
@@ -358,6 +363,25 @@ class Session:
         """Seconds each participant has presented (a share in progress counts so far)."""
         return dict(self._presented_s)
 
+    def presenter_in_room(self, participant_id: str) -> str | None:
+        """Who else is presenting in this participant's room, if anyone."""
+        room = self._known(participant_id).room
+        for track in self._tracks.values():
+            owner = self._participants[track.participant_id]
+            if track.source is Source.SCREEN and owner.id != participant_id and owner.room == room:
+                return owner.id
+        return None
+
+    def set_share_policy(self, actor_id: str, policy: str) -> list[Event]:
+        """Choose whether a new presenter replaces the one on screen or waits."""
+        actor = self._actor(actor_id, Action.APPROVE_PRESENTER)
+        if policy not in SHARE_POLICIES:
+            raise UserError(f"policy: must be one of {', '.join(SHARE_POLICIES)}")
+        if policy == self.share_policy:
+            return []
+        self.share_policy = policy
+        return [SharePolicyChanged(policy, actor.actor())]
+
     def request_share(self, participant_id: str) -> list[Event]:
         """Ask the facilitators for the right to share one's screen."""
         person = self._actor(participant_id, Action.ASK_TO_PRESENT)
@@ -429,15 +453,16 @@ class Session:
         if track_id in self._tracks:
             return []
         events: list[Event] = []
+        if source is Source.SCREEN and self.share_policy == "wait":
+            presenting = self.presenter_in_room(participant_id)
+            if presenting is not None:
+                name = self._participants[presenting].name
+                raise UserError(f"{name} is presenting; you can present when they stop")
         if source is Source.SCREEN:
             # One presenter per room: a new share replaces the one on screen.
-            for other in list(self._tracks.values()):
-                if (
-                    other.source is Source.SCREEN
-                    and other.participant_id != participant_id
-                    and self._participants[other.participant_id].room == person.room
-                ):
-                    events += self._end_share(other.participant_id, "replaced", person.actor())
+            presenting = self.presenter_in_room(participant_id)
+            if presenting is not None:
+                events += self._end_share(presenting, "replaced", person.actor())
         # One track per source: a new camera track replaces the old one.
         for old in list(self._tracks.values()):
             if old.participant_id == participant_id and old.source is source:
@@ -476,6 +501,7 @@ class Session:
             "locked": self.locked,
             "waiting_room": self.waiting_room,
             "chat_enabled": self.chat_enabled,
+            "share_policy": self.share_policy,
             "removed": sorted(self._removed),
             "hands": list(self._hands),
             "chat_seq": self._chat_seq,
@@ -506,6 +532,7 @@ class Session:
         session.locked = bool(record.get("locked", False))
         session.waiting_room = bool(record.get("waiting_room", True))
         session.chat_enabled = bool(record.get("chat_enabled", True))
+        session.share_policy = str(record.get("share_policy", "replace"))
         session._removed = set(record.get("removed", []))
         session._hands = list(record.get("hands", []))
         session._chat_seq = int(record.get("chat_seq", 0))

@@ -159,6 +159,7 @@ async def test_welcome_names_you_the_session_and_everyone_present(
         "title": "Tuesday group",
         "locked": False,
         "chatEnabled": True,
+        "sharePolicy": "replace",
     }
     assert welcome["iceServers"] == []
     assert welcome["tracks"] == []

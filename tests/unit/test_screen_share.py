@@ -91,3 +91,20 @@ def test_presenting_time_is_accounted_per_person() -> None:
     assert session.presenting_time() == {"p_a": 90.0}
     again = Session.from_record(session.to_record())
     assert again.presenting_time() == {"p_a": 90.0}
+
+
+def test_with_the_wait_policy_a_second_presenter_waits_for_the_first() -> None:
+    session = group()
+    session.answer_share("p_t", "p_a", True)
+    with pytest.raises(UserError, match="policy"):
+        session.set_share_policy("p_t", "shout")
+    with pytest.raises(NotPermitted):
+        session.set_share_policy("p_a", "wait")
+    session.set_share_policy("p_t", "wait")
+    session.publish("p_t", "t_t", Source.SCREEN)
+    with pytest.raises(UserError, match=r"Dr\. Rivera is presenting"):
+        session.publish("p_a", "t_a", Source.SCREEN)
+    session.unpublish("t_t")
+    session.publish("p_a", "t_a", Source.SCREEN)
+    assert [t.id for t in session.tracks()] == ["t_a"]
+    assert Session.from_record(session.to_record()).share_policy == "wait"
