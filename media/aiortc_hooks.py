@@ -108,16 +108,6 @@ def take_keyframe_request(sender: RTCRtpSender) -> bool:
     return wanted
 
 
-async def send_picture_loss(receiver: RTCRtpReceiver) -> bool:
-    """Send a PLI to the publisher of `receiver`'s stream; False if no stream yet."""
-    sources = receiver.getSynchronizationSources()
-    if not sources:
-        return False
-    newest = max(sources, key=lambda s: s.timestamp)
-    await receiver._send_rtcp_pli(newest.source)
-    return True
-
-
 _original_host_addresses = aioice.ice.get_host_addresses
 
 

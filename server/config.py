@@ -6,7 +6,7 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from media.server import IceServer
 
@@ -103,11 +103,5 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     if not settings.token_secret:
         # A process-local secret: links die with the process, which is what a
         # one-process demo wants. Multi-node deployments must set one.
-        settings = _with(settings, token_secret=secrets.token_urlsafe(32))
+        settings = replace(settings, token_secret=secrets.token_urlsafe(32))
     return settings
-
-
-def _with(settings: Settings, **changes: object) -> Settings:
-    from dataclasses import replace
-
-    return replace(settings, **changes)  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ from .domain.errors import (
 )
 from .domain.model import Presence
 from .domain.roles import Action, may
-from .domain.session import Session
+from .domain.session import ENTRY_REFUSALS, Session
 from .host import Command, SessionHost, SessionRegistry
 from .presenter import Presenter, session_settings, share_requests, waiting_room
 from .tokens import TokenRefused, TokenSigner
@@ -90,7 +90,7 @@ class Signaling:
                 raise TokenRefused("session_unknown", "this session does not exist") from exc
             refusal = host.session.entry_refusal(grant.participant_id)
             if refusal is not None:
-                raise TokenRefused(refusal, _REFUSAL_TEXT[refusal])
+                raise TokenRefused(refusal, ENTRY_REFUSALS[refusal])
             if not may(grant.role, Action.JOIN):
                 raise TokenRefused("not_permitted", "this token cannot join the call")
             others = [p for p in host.session.participants() if p.id != grant.participant_id]
@@ -356,14 +356,7 @@ class Signaling:
     async def share_start(self, conn: Connection, data: Any) -> None:
         """`share-start`: the client has a screen track; offer it a slot."""
         parse_empty(data)
-        host = await self._host(conn)
-        session = host.session
-        if not session.may_share(conn.participant_id):
-            raise NotPermitted("you may not share your screen: ask to present first")
-        other = session.presenter_in_room(conn.participant_id)
-        if session.share_policy == "wait" and other is not None:
-            name = session.participant(other).name
-            raise UserError(f"{name} is presenting; you can present when they stop")
+        (await self._host(conn)).session.check_may_present(conn.participant_id)
         try:
             self._bridge.start_screen(conn.participant_id)
         except KeyError as exc:
@@ -417,12 +410,6 @@ class Signaling:
         """Open sockets (for metrics)."""
         return len(self.connections)
 
-
-_REFUSAL_TEXT = {
-    "session_ended": "this session has ended",
-    "removed": "you were removed from this session",
-    "session_locked": "this session is locked; nobody new can join",
-}
 
 _HANDLERS: dict[str, Handler] = {
     "join": Signaling.join,

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .domain.errors import ProtocolError
+from .domain.session import MEDIA_STATES
 
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_SDP_LENGTH = 65536
 MAX_CANDIDATE_LENGTH = 1024
 MAX_MID_LENGTH = 32
-MEDIA_STATES = ("live", "off")
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,7 @@ class Session:
         room is off, while a facilitator is present); back within grace: come straight in."""
         refusal = self.entry_refusal(participant_id)
         if refusal is not None:
-            raise NotPermitted(_REFUSALS[refusal])
+            raise NotPermitted(ENTRY_REFUSALS[refusal])
         require(role, Action.JOIN)
         known = self._participants.get(participant_id)
         if known is not None and known.presence is not Presence.LEFT:
@@ -372,6 +372,15 @@ class Session:
                 return owner.id
         return None
 
+    def check_may_present(self, participant_id: str) -> None:
+        """Raise unless the participant may start a screen share in their room now."""
+        if not self.may_share(participant_id):
+            raise NotPermitted("you may not share your screen: ask to present first")
+        presenting = self.presenter_in_room(participant_id)
+        if self.share_policy == "wait" and presenting is not None:
+            name = self._participants[presenting].name
+            raise UserError(f"{name} is presenting; you can present when they stop")
+
     def set_share_policy(self, actor_id: str, policy: str) -> list[Event]:
         """Choose whether a new presenter replaces the one on screen or waits."""
         actor = self._actor(actor_id, Action.APPROVE_PRESENTER)
@@ -446,18 +455,12 @@ class Session:
         """The server started receiving `track_id` from the participant."""
         person = self._present(participant_id)
         if source is Source.SCREEN:
-            if not self.may_share(person.id):
-                raise NotPermitted("you may not share your screen: ask to present first")
+            self.check_may_present(person.id)
         else:
             require(person.role, _PUBLISH[source.value])
         if track_id in self._tracks:
             return []
         events: list[Event] = []
-        if source is Source.SCREEN and self.share_policy == "wait":
-            presenting = self.presenter_in_room(participant_id)
-            if presenting is not None:
-                name = self._participants[presenting].name
-                raise UserError(f"{name} is presenting; you can present when they stop")
         if source is Source.SCREEN:
             # One presenter per room: a new share replaces the one on screen.
             presenting = self.presenter_in_room(participant_id)
@@ -653,8 +656,9 @@ def _forwarded(person: _Participant, source: Source) -> bool:
     return True
 
 
-_REFUSALS = {
-    "session_ended": "the session has ended",
+# Why someone may not come in, by wire refusal code (see entry_refusal).
+ENTRY_REFUSALS = {
+    "session_ended": "this session has ended",
     "removed": "you were removed from this session",
-    "session_locked": "the session is locked",
+    "session_locked": "this session is locked; nobody new can join",
 }

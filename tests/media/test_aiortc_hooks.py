@@ -31,7 +31,7 @@ from media.aiortc_hooks import (
     _FORCE_KEYFRAME,
     count_video_codec_use,
     offer_loopback_candidates,
-    send_picture_loss,
+    request_keyframe,
     take_keyframe_request,
     tap_encoded_frames,
 )
@@ -242,21 +242,19 @@ async def test_take_keyframe_request_flips_after_the_remote_sends_pli(connect: C
     track.stop()
 
 
-async def test_send_picture_loss_sets_the_remote_senders_keyframe_flag(connect: Connect) -> None:
+async def test_request_keyframe_sets_the_remote_senders_keyframe_flag(connect: Connect) -> None:
     track = PacketTrack(vp8_clip())
     pair = await connect(track)
-    # No stream yet, nobody to ask.
-    assert await send_picture_loss(pair.receiver) is False
-
     await until(lambda: len(pair.tapped) >= 3)
+    [source] = pair.receiver.getSynchronizationSources()
     # The publisher's own encoder never asked: the flag is down until we send PLI.
     assert take_keyframe_request(pair.sender) is False
-    assert await send_picture_loss(pair.receiver) is True
+    await request_keyframe(pair.receiver, source.source)
     await take_within(pair.sender)
     assert take_keyframe_request(pair.sender) is False
 
     # And again: each PLI raises it once more.
-    assert await send_picture_loss(pair.receiver) is True
+    await request_keyframe(pair.receiver, source.source)
     await take_within(pair.sender)
     track.stop()
 
@@ -270,7 +268,8 @@ async def test_a_real_encoder_answers_pli_with_a_keyframe(connect: Connect) -> N
     seen = len(pair.tapped)
     assert not any(is_vp8_keyframe(data) for data, _ in pair.tapped[1:])
 
-    assert await send_picture_loss(pair.receiver) is True
+    [source] = pair.receiver.getSynchronizationSources()
+    await request_keyframe(pair.receiver, source.source)
     await until(lambda: any(is_vp8_keyframe(data) for data, _ in pair.tapped[seen:]))
     camera.stop()
 
