@@ -30,6 +30,22 @@ export function notify(text, action, kind = "info") {
   if (!action) setTimeout(() => notice.remove(), 8000);
 }
 
+/**
+ * One person's row in a list: their name, then controls.
+ * @param {string} id
+ * @param {string} label
+ * @param {...Node} controls
+ */
+function personRow(id, label, ...controls) {
+  const li = document.createElement("li");
+  li.dataset.participant = id;
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = label;
+  li.append(who, ...controls);
+  return li;
+}
+
 function renderConsole() {
   const conn = state.connection;
   $("console").hidden = !isFacilitator();
@@ -42,44 +58,32 @@ function renderConsole() {
   const list = $("waiting-list");
   list.replaceChildren();
   for (const p of state.waiting) {
-    const li = document.createElement("li");
-    li.dataset.participant = p.id;
-    const who = document.createElement("span");
-    who.className = "who";
-    who.textContent = `${p.name} (${p.role})`;
-    li.append(
-      who,
-      button("Admit", () => conn?.admit(p.id), "admit"),
-      button("Deny", () => conn?.deny(p.id, "The therapist could not let you in now."), "deny"),
+    list.append(
+      personRow(
+        p.id,
+        `${p.name} (${p.role})`,
+        button("Admit", () => conn?.admit(p.id), "admit"),
+        button("Deny", () => conn?.deny(p.id, "The therapist could not let you in now."), "deny"),
+      ),
     );
-    list.append(li);
   }
   const requests = $("share-request-list");
   requests.replaceChildren();
   for (const r of state.shareRequests) {
-    const li = document.createElement("li");
-    li.dataset.participant = r.id;
-    const who = document.createElement("span");
-    who.className = "who";
-    who.textContent = r.name;
-    li.append(
-      who,
-      button("Approve", () => conn?.approveShare(r.id), "approve-share"),
-      button("Decline", () => conn?.declineShare(r.id), "decline-share"),
+    requests.append(
+      personRow(
+        r.id,
+        r.name,
+        button("Approve", () => conn?.approveShare(r.id), "approve-share"),
+        button("Decline", () => conn?.declineShare(r.id), "decline-share"),
+      ),
     );
-    requests.append(li);
   }
   const hands = $("hand-list");
   hands.replaceChildren();
   for (const id of state.hands) {
-    const p = state.participants.get(id);
-    const li = document.createElement("li");
-    li.dataset.participant = id;
-    const who = document.createElement("span");
-    who.className = "who";
-    who.textContent = p ? p.name : id;
-    li.append(who, button("Lower", () => conn?.lowerHand(id), "lower-hand"));
-    hands.append(li);
+    const name = state.participants.get(id)?.name ?? id;
+    hands.append(personRow(id, name, button("Lower", () => conn?.lowerHand(id), "lower-hand")));
   }
 }
 
@@ -91,11 +95,6 @@ function renderPeople() {
   $("observer-banner").hidden = !observers;
   for (const p of state.participants.values()) {
     // Patients see who is here; facilitators also see each person's state.
-    const li = document.createElement("li");
-    li.dataset.participant = p.id;
-    const who = document.createElement("span");
-    who.className = "who";
-    who.textContent = p.id === state.myId ? `${p.name} (you)` : p.name;
     const bits = [p.role];
     if (p.mic === "off") bits.push("muted");
     if (p.camera === "off") bits.push("camera off");
@@ -108,7 +107,7 @@ function renderPeople() {
     const st = document.createElement("span");
     st.className = "state";
     st.textContent = bits.join(" · ");
-    li.append(who, st);
+    const li = personRow(p.id, p.id === state.myId ? `${p.name} (you)` : p.name, st);
     if (isFacilitator() && p.id !== state.myId && p.role !== "observer") {
       if (p.mic === "live") li.append(button("Mute", () => conn?.mute(p.id), "mute"));
       else li.append(button("Ask to unmute", () => conn?.askUnmute(p.id), "ask-unmute"));

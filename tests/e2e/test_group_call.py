@@ -107,18 +107,26 @@ async def test_three_browsers_see_and_hear_each_other_without_server_encoding(
     assert await pages[2].locator("#ended").is_visible()
 
 
-async def test_mute_and_camera_off_show_on_the_other_pages(
+async def therapist_and_alex(
     server: PeerCircleServer, open_page: OpenPage
-) -> None:
+) -> tuple[Page, Page, str]:
+    """A therapist's page and a pre-admitted patient's page in one call; Alex's id."""
     session = await server.create_session()
     therapist = await server.mint_link(session["id"], "Dr. Rivera", "therapist")
     patient = await server.mint_link(session["id"], "Alex", "patient", admitted=True)
     watcher = await join(open_page, therapist["url"])
     alex = await join(open_page, patient["url"])
-    alex_tile = watcher.locator(f'.tile[data-participant="{patient["participant_id"]}"]')
+    return watcher, alex, patient["participant_id"]
+
+
+async def test_mute_and_camera_off_show_on_the_other_pages(
+    server: PeerCircleServer, open_page: OpenPage
+) -> None:
+    watcher, alex, alex_id = await therapist_and_alex(server, open_page)
+    alex_tile = watcher.locator(f'.tile[data-participant="{alex_id}"]')
 
     async def alex_video_is(state: str) -> bool:
-        return (await tiles(watcher)).get(patient["participant_id"], {}).get("video") == state
+        return (await tiles(watcher)).get(alex_id, {}).get("video") == state
 
     await eventually(lambda: alex_video_is("on"), 20, "Alex's video shows")
     await alex.click("#toggle-mic")
@@ -135,12 +143,7 @@ async def test_mute_and_camera_off_show_on_the_other_pages(
 async def test_a_page_reconnects_by_itself_after_a_network_drop(
     server: PeerCircleServer, open_page: OpenPage
 ) -> None:
-    session = await server.create_session()
-    therapist = await server.mint_link(session["id"], "Dr. Rivera", "therapist")
-    patient = await server.mint_link(session["id"], "Alex", "patient", admitted=True)
-    watcher = await join(open_page, therapist["url"])
-    alex = await join(open_page, patient["url"])
-    alex_id = patient["participant_id"]
+    watcher, alex, alex_id = await therapist_and_alex(server, open_page)
 
     async def watcher_paints_alex() -> bool:
         return await frames_of(watcher, alex_id) > 5
