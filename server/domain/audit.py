@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .events import (
+    BreakoutsClosed,
+    BreakoutsOpened,
     CameraStopped,
     ChatSettingChanged,
     Event,
@@ -17,6 +19,7 @@ from .events import (
     ParticipantDenied,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantMoved,
     ParticipantWaiting,
     SessionEnded,
     ShareAnswered,
@@ -69,6 +72,12 @@ def audit_entry(event: Event) -> AuditEntry | None:
             return AuditEntry("share-policy", by.id, None, policy)
         case SessionEnded(by=by):
             return AuditEntry("end-session", by.id if by else None, None)
+        case ParticipantMoved(participant=p, by=by) if by is not None:
+            return AuditEntry("move", by.id, p.id, p.room)
+        case BreakoutsOpened(by=by):
+            return AuditEntry("breakouts-open", by.id, None)
+        case BreakoutsClosed(reason=reason, by=by):
+            return AuditEntry("breakouts-close", by.id if by else None, None, reason)
     return None
 
 

@@ -185,6 +185,64 @@ class SessionEnded:
     by: Actor | None = None
 
 
+@dataclass(frozen=True)
+class ParticipantMoved:
+    """Someone went to another room (moved, visiting, or back when rooms closed)."""
+
+    participant: ParticipantView
+    from_room: str
+    by: Actor | None = None
+
+
+@dataclass(frozen=True)
+class BreakoutsChanged:
+    """The breakout rooms, plan, timer, leaders or settings changed."""
+
+    by: Actor | None = None
+
+
+@dataclass(frozen=True)
+class BreakoutsOpened:
+    """The breakout rooms opened; everyone planned went to their room."""
+
+    by: Actor
+    ends_at: float | None
+
+
+@dataclass(frozen=True)
+class BreakoutsClosed:
+    """Everyone is back in the main room (reason: closed or timer)."""
+
+    reason: str
+    by: Actor | None = None
+
+
+@dataclass(frozen=True)
+class BreakoutWarning:
+    """The breakout timer runs out soon."""
+
+    seconds_left: float
+
+
+@dataclass(frozen=True)
+class BreakoutBroadcast:
+    """A facilitator's message to every room."""
+
+    sender: Actor
+    text: str
+    at: float
+
+
+@dataclass(frozen=True)
+class HelpRequested:
+    """Someone in a breakout room asked for a facilitator."""
+
+    participant: Actor
+    room: str
+    room_name: str
+    at: float
+
+
 Event = (
     ParticipantJoined
     | ParticipantWaiting
@@ -207,4 +265,11 @@ Event = (
     | ShareEnded
     | SharePolicyChanged
     | SessionEnded
+    | ParticipantMoved
+    | BreakoutsChanged
+    | BreakoutsOpened
+    | BreakoutsClosed
+    | BreakoutWarning
+    | BreakoutBroadcast
+    | HelpRequested
 )

@@ -44,8 +44,9 @@ class ParticipantView:
     mic: str
     camera: str
     room: str
+    visiting: bool = False
 
-    def to_wire(self) -> dict[str, str]:
+    def to_wire(self) -> dict[str, str | bool]:
         """The protocol's `Participant` object."""
         return {
             "id": self.id,
@@ -54,6 +55,8 @@ class ParticipantView:
             "mic": self.mic,
             "camera": self.camera,
             "connection": "reconnecting" if self.presence is Presence.RECONNECTING else "connected",
+            "room": self.room,
+            "visiting": self.visiting,
         }
 
 

@@ -45,6 +45,14 @@ class Action(StrEnum):
     ASK_TO_PRESENT = "ask to share their screen"
     APPROVE_PRESENTER = "approve, decline or revoke screen sharing"
     PRESENT_WITHOUT_ASKING = "share their screen without asking"
+    MANAGE_BREAKOUTS = "create, assign, open, time and close breakout rooms"
+    MOVE_PEOPLE = "move someone to another room"
+    BROADCAST = "broadcast a message to every room"
+    VISIT_ROOMS = "visit any breakout room"
+    SEE_HELP_REQUESTS = "see help requests from breakout rooms"
+    ASK_FOR_HELP = "ask the facilitators for help in a breakout room"
+    CHOOSE_OWN_ROOM = "choose their own breakout room, when allowed"
+    MODERATE_LED_ROOM = "mute or ask to unmute in the breakout room they lead"
 
 
 FACILITATORS = frozenset({Role.THERAPIST, Role.CO_FACILITATOR})
@@ -66,6 +74,12 @@ _MODERATION = frozenset(
         Action.SEE_BREAK_SIGNALS,
         Action.APPROVE_PRESENTER,
         Action.PRESENT_WITHOUT_ASKING,
+        Action.MANAGE_BREAKOUTS,
+        Action.MOVE_PEOPLE,
+        Action.BROADCAST,
+        Action.VISIT_ROOMS,
+        Action.SEE_HELP_REQUESTS,
+        Action.MODERATE_LED_ROOM,
     }
 )
 _MEMBER = frozenset(
@@ -78,14 +92,16 @@ _MEMBER = frozenset(
         Action.RAISE_HAND,
         Action.SIGNAL_BREAK,
         Action.ASK_TO_PRESENT,
+        Action.ASK_FOR_HELP,
+        Action.CHOOSE_OWN_ROOM,
     }
 )
 
 _ALLOWED: dict[Role, frozenset[Action]] = {
     Role.THERAPIST: frozenset(Action),
     Role.CO_FACILITATOR: frozenset(Action) - {Action.END_SESSION},
-    # A peer leader moderates only the breakout room they lead (rooms come later).
-    Role.PEER_LEADER: _MEMBER,
+    # A peer leader moderates only the breakout room they lead.
+    Role.PEER_LEADER: _MEMBER | {Action.MODERATE_LED_ROOM},
     Role.PATIENT: _MEMBER,
     # An observer watches and listens; everyone is told one is present.
     Role.OBSERVER: frozenset({Action.JOIN}),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import NotFound, NotPermitted, UserError
+from .breakout_rooms import BreakoutRooms
+from .breakouts import Breakouts
+from .errors import NotPermitted, UserError
 from .events import (
-    Actor,
     BreakRequested,
     CameraStopped,
     ChatPosted,
@@ -20,135 +20,26 @@ from .events import (
     ParticipantAdmitted,
     ParticipantDenied,
     ParticipantJoined,
-    ParticipantLeft,
     ParticipantUpdated,
     ParticipantWaiting,
     SessionEnded,
-    ShareAnswered,
-    ShareEnded,
-    SharePolicyChanged,
-    ShareRequested,
     TrackPublished,
-    TrackUnpublished,
     UnmuteRequested,
 )
-from .model import MAIN_ROOM, ParticipantView, Presence, Source, TrackView
+from .model import Presence, Source, TrackView
+from .participant import Participant
 from .roles import FACILITATORS, Action, Role, may, require
+from .sharing import ScreenSharing
 
 log = logging.getLogger(__name__)
 
 MEDIA_STATES = ("live", "off")
 CHAT_TARGETS = ("room", "facilitators")
-SHARE_POLICIES = ("replace", "wait")
 
 
-@dataclass
-class _Participant:
-    id: str
-    name: str
-    role: Role
-    presence: Presence = Presence.WAITING
-    mic: str = "live"
-    camera: str = "live"
-    room: str = MAIN_ROOM
-    pre_admitted: bool = False
-    # When the connection dropped; the grace period is measured from here.
-    dropped_at: float | None = None
-
-    def view(self) -> ParticipantView:
-        return ParticipantView(
-            self.id, self.name, self.role, self.presence, self.mic, self.camera, self.room
-        )
-
-    def actor(self) -> Actor:
-        return Actor(self.id, self.name)
-
-    def move_to(self, presence: Presence) -> None:
-        """The one transition of presence; logs old -> new."""
-        if presence is not self.presence:
-            log.info("participant %s: %s -> %s", self.id, self.presence.value, presence.value)
-            self.presence = presence
-
-
-@dataclass
-class Session:
-    """One group session. Changing methods return the events they caused, and check
-    the caller's permission against the role bound to their token."""
-
-    id: str
-    title: str
-    created_at: float
-    ended: bool = False
-    locked: bool = False
-    waiting_room: bool = True
-    chat_enabled: bool = True
-    # When someone presents while another does: "replace" the share on screen, or
-    # make the newcomer "wait" until it ends. The therapist chooses.
-    share_policy: str = "replace"
-    _participants: dict[str, _Participant] = field(default_factory=dict)
-    _tracks: dict[str, TrackView] = field(default_factory=dict)
-    _removed: set[str] = field(default_factory=set)
-    _hands: list[str] = field(default_factory=list)
-    _chat_seq: int = 0
-    _share_requests: list[str] = field(default_factory=list)
-    _share_rights: set[str] = field(default_factory=set)
-    _presenting_since: dict[str, float] = field(default_factory=dict)
-    _presented_s: dict[str, float] = field(default_factory=dict)
-
-    # -- queries -------------------------------------------------------------
-
-    def participants(self) -> list[ParticipantView]:
-        """Everyone in the call (present or reconnecting), in order of arrival."""
-        return [p.view() for p in self._participants.values() if p.presence in _IN_CALL]
-
-    def waiting(self) -> list[ParticipantView]:
-        """The waiting-room queue, in order of arrival."""
-        return [p.view() for p in self._participants.values() if p.presence is Presence.WAITING]
-
-    def participant(self, participant_id: str) -> ParticipantView:
-        """One participant who has not left."""
-        return self._known(participant_id).view()
-
-    def tracks(self) -> list[TrackView]:
-        """Every published track."""
-        return list(self._tracks.values())
-
-    def hands(self) -> tuple[str, ...]:
-        """Raised hands, in order of raising."""
-        return tuple(self._hands)
-
-    def entry_refusal(self, participant_id: str) -> str | None:
-        """Why this person may not come in now (a wire refusal code), or None."""
-        if self.ended:
-            return "session_ended"
-        if participant_id in self._removed:
-            return "removed"
-        known = self._participants.get(participant_id)
-        if self.locked and (known is None or known.presence is Presence.LEFT):
-            return "session_locked"
-        return None
-
-    def subscriptions(self) -> dict[str, frozenset[str]]:
-        """For each present participant, the tracks they should receive.
-
-        Everyone receives the others' live tracks in their room; nobody receives their
-        own; a muted mic or stopped camera is forwarded to nobody; people waiting or
-        reconnecting receive nothing.
-        """
-        present = {p.id: p for p in self._participants.values() if p.presence is Presence.PRESENT}
-        live = [
-            t
-            for t in self._tracks.values()
-            if t.participant_id in present and _forwarded(present[t.participant_id], t.source)
-        ]
-        return {
-            viewer.id: frozenset(
-                t.id
-                for t in live
-                if t.participant_id != viewer.id and present[t.participant_id].room == viewer.room
-            )
-            for viewer in present.values()
-        }
+class Session(BreakoutRooms, ScreenSharing):
+    """One group session: arriving and leaving, the waiting room, moderation, chat and
+    tracks here; screen sharing and breakout rooms in their own modules."""
 
     # -- arriving and leaving --------------------------------------------------
 
@@ -170,7 +61,9 @@ class Session:
             if known.presence is Presence.WAITING:
                 return [ParticipantWaiting(known.view())]
             return []
-        person = _Participant(participant_id, name, role, pre_admitted=pre_admitted)
+        person = Participant(participant_id, name, role, pre_admitted=pre_admitted)
+        # While breakout rooms are open, someone planned for one goes straight there.
+        person.room = self.breakouts.arrival_room(participant_id)
         # Someone who may not publish (an observer) shows as muted with camera off.
         person.mic = "live" if may(role, Action.PUBLISH_MIC) else "off"
         person.camera = "live" if may(role, Action.PUBLISH_CAMERA) else "off"
@@ -242,9 +135,9 @@ class Session:
     # -- moderation --------------------------------------------------------------
 
     def mute(self, actor_id: str, participant_id: str) -> list[Event]:
-        """Mute someone: their mic is forwarded to nobody from now on."""
-        actor = self._actor(actor_id, Action.MUTE)
-        person = self._present(participant_id)
+        """Mute someone: their mic is forwarded to nobody from now on. A peer leader may
+        in the breakout room they lead."""
+        actor, person = self._moderator(actor_id, Action.MUTE, participant_id)
         if person.mic == "off":
             return []
         person.mic = "off"
@@ -261,8 +154,7 @@ class Session:
 
     def ask_to_unmute(self, actor_id: str, participant_id: str) -> list[Event]:
         """Ask someone to unmute; only they can (there is no forced unmute)."""
-        actor = self._actor(actor_id, Action.ASK_UNMUTE)
-        person = self._present(participant_id)
+        actor, person = self._moderator(actor_id, Action.ASK_UNMUTE, participant_id)
         if person.mic == "live":
             return []
         return [UnmuteRequested(person.id, actor.actor())]
@@ -346,109 +238,6 @@ class Session:
         person = self._actor(participant_id, Action.SIGNAL_BREAK)
         return [BreakRequested(person.actor(), now)]
 
-    # -- screen sharing ------------------------------------------------------------
-
-    def share_requests(self) -> tuple[str, ...]:
-        """Pending requests to present, oldest first."""
-        return tuple(self._share_requests)
-
-    def may_share(self, participant_id: str) -> bool:
-        """Whether the participant may publish a screen now."""
-        person = self._participants.get(participant_id)
-        if person is None or person.presence is not Presence.PRESENT:
-            return False
-        return may(person.role, Action.PRESENT_WITHOUT_ASKING) or person.id in self._share_rights
-
-    def presenting_time(self) -> dict[str, float]:
-        """Seconds each participant has presented (a share in progress counts so far)."""
-        return dict(self._presented_s)
-
-    def presenter_in_room(self, participant_id: str) -> str | None:
-        """Who else is presenting in this participant's room, if anyone."""
-        room = self._known(participant_id).room
-        for track in self._tracks.values():
-            owner = self._participants[track.participant_id]
-            if track.source is Source.SCREEN and owner.id != participant_id and owner.room == room:
-                return owner.id
-        return None
-
-    def check_may_present(self, participant_id: str) -> None:
-        """Raise unless the participant may start a screen share in their room now."""
-        if not self.may_share(participant_id):
-            raise NotPermitted("you may not share your screen: ask to present first")
-        presenting = self.presenter_in_room(participant_id)
-        if self.share_policy == "wait" and presenting is not None:
-            name = self._participants[presenting].name
-            raise UserError(f"{name} is presenting; you can present when they stop")
-
-    def set_share_policy(self, actor_id: str, policy: str) -> list[Event]:
-        """Choose whether a new presenter replaces the one on screen or waits."""
-        actor = self._actor(actor_id, Action.APPROVE_PRESENTER)
-        if policy not in SHARE_POLICIES:
-            raise UserError(f"policy: must be one of {', '.join(SHARE_POLICIES)}")
-        if policy == self.share_policy:
-            return []
-        self.share_policy = policy
-        return [SharePolicyChanged(policy, actor.actor())]
-
-    def request_share(self, participant_id: str) -> list[Event]:
-        """Ask the facilitators for the right to share one's screen."""
-        person = self._actor(participant_id, Action.ASK_TO_PRESENT)
-        if person.id in self._share_rights:
-            raise UserError("you may already share your screen")
-        if person.id in self._share_requests:
-            raise UserError("your request to present is pending")
-        self._share_requests.append(person.id)
-        return [ShareRequested(person.actor())]
-
-    def answer_share(self, actor_id: str, participant_id: str, granted: bool) -> list[Event]:
-        """Approve or decline a request; approving also works unasked (in advance)."""
-        actor = self._actor(actor_id, Action.APPROVE_PRESENTER)
-        person = self._present(participant_id)
-        if not granted and person.id not in self._share_requests:
-            raise UserError(f"{person.name} has not asked to present")
-        if person.id in self._share_requests:
-            self._share_requests.remove(person.id)
-        if granted:
-            self._share_rights.add(person.id)
-        return [ShareAnswered(person.id, granted, actor.actor())]
-
-    def revoke_share(self, actor_id: str, participant_id: str) -> list[Event]:
-        """Take the right back; a share in progress stops at once. No right: no-op."""
-        actor = self._actor(actor_id, Action.APPROVE_PRESENTER)
-        person = self._known(participant_id)
-        had_right = person.id in self._share_rights
-        self._share_rights.discard(person.id)
-        events = self._end_share(person.id, "revoked", actor.actor())
-        if not had_right and not events:
-            return []
-        return events or [ShareEnded(person.id, "revoked", actor.actor())]
-
-    def note_time(self, events: list[Event], now: float) -> None:
-        """Account presenting time from the screen tracks that came and went."""
-        for event in events:
-            if isinstance(event, TrackPublished) and event.track.source is Source.SCREEN:
-                self._presenting_since[event.track.participant_id] = now
-            elif isinstance(event, TrackUnpublished):
-                since = self._presenting_since.get(event.participant_id)
-                screen_gone = not any(
-                    t.participant_id == event.participant_id and t.source is Source.SCREEN
-                    for t in self._tracks.values()
-                )
-                if since is not None and screen_gone:
-                    del self._presenting_since[event.participant_id]
-                    total = self._presented_s.get(event.participant_id, 0.0) + (now - since)
-                    self._presented_s[event.participant_id] = round(total, 3)
-
-    def _end_share(self, participant_id: str, reason: str, by: Actor | None) -> list[Event]:
-        events: list[Event] = []
-        for track in list(self._tracks.values()):
-            if track.participant_id == participant_id and track.source is Source.SCREEN:
-                events += self._unpublish(track.id)
-        if events:
-            events.append(ShareEnded(participant_id, reason, by))
-        return events
-
     # -- tracks ----------------------------------------------------------------
 
     def publish(self, participant_id: str, track_id: str, source: Source) -> list[Event]:
@@ -511,20 +300,8 @@ class Session:
             "share_requests": list(self._share_requests),
             "share_rights": sorted(self._share_rights),
             "presented_s": dict(self._presented_s),
-            "participants": [
-                {
-                    "id": p.id,
-                    "name": p.name,
-                    "role": p.role.value,
-                    "presence": p.presence.value,
-                    "mic": p.mic,
-                    "camera": p.camera,
-                    "room": p.room,
-                    "pre_admitted": p.pre_admitted,
-                    "dropped_at": p.dropped_at,
-                }
-                for p in self._participants.values()
-            ],
+            "breakouts": self.breakouts.to_record(),
+            "participants": [p.to_record() for p in self._participants.values()],
         }
 
     @classmethod
@@ -542,118 +319,13 @@ class Session:
         session._share_requests = list(record.get("share_requests", []))
         session._share_rights = set(record.get("share_rights", []))
         session._presented_s = dict(record.get("presented_s", {}))
+        session.breakouts = Breakouts.from_record(record.get("breakouts"))
         for p in record["participants"]:
-            session._participants[p["id"]] = _Participant(
-                id=p["id"],
-                name=p["name"],
-                role=Role(p["role"]),
-                presence=Presence(p["presence"]),
-                mic=p["mic"],
-                camera=p["camera"],
-                room=p["room"],
-                pre_admitted=bool(p.get("pre_admitted", False)),
-                dropped_at=p["dropped_at"],
-            )
+            session._participants[p["id"]] = Participant.from_record(p)
         return session
 
-    # -- internals -----------------------------------------------------------
 
-    def _known(self, participant_id: str) -> _Participant:
-        person = self._participants.get(participant_id)
-        if person is None or person.presence is Presence.LEFT:
-            raise NotFound(f"no participant {participant_id} in this session")
-        return person
-
-    def _present(self, participant_id: str) -> _Participant:
-        person = self._known(participant_id)
-        if person.presence is not Presence.PRESENT:
-            raise UserError(f"participant {participant_id} is not in the call")
-        return person
-
-    def _waiting(self, participant_id: str) -> _Participant:
-        person = self._known(participant_id)
-        if person.presence is not Presence.WAITING:
-            raise UserError(f"participant {participant_id} is not in the waiting room")
-        return person
-
-    def _actor(self, actor_id: str, action: Action | None) -> _Participant:
-        """The caller, who must be in the call (not waiting) and allowed to act."""
-        self._require_open()
-        actor = self._participants.get(actor_id)
-        if actor is None or actor.presence is Presence.LEFT:
-            raise NotFound("you are not in this session")
-        if actor.presence is Presence.WAITING:
-            raise NotPermitted("you are in the waiting room")
-        if action is not None:
-            require(actor.role, action)
-        return actor
-
-    def _facilitator_present(self) -> bool:
-        return any(
-            p.presence is Presence.PRESENT and p.role in FACILITATORS
-            for p in self._participants.values()
-        )
-
-    def _lets_in(self, person: _Participant) -> bool:
-        """Whether someone knocking comes straight in: everyone when the waiting room is
-        off; with it on, pre-admitted links, and only while a facilitator is present."""
-        if not self.waiting_room:
-            return True
-        return person.pre_admitted and self._facilitator_present()
-
-    def _admit_expected(self) -> list[Event]:
-        """A facilitator arrived: let in those who did not need to wait for one."""
-        events: list[Event] = []
-        for person in list(self._participants.values()):
-            if person.presence is Presence.WAITING and self._lets_in(person):
-                person.move_to(Presence.PRESENT)
-                events.append(ParticipantJoined(person.view()))
-        return events
-
-    def _require_open(self) -> None:
-        if self.ended:
-            raise UserError("the session has ended")
-
-    def _lower(self, participant_id: str, by: Actor | None) -> list[Event]:
-        if participant_id not in self._hands:
-            return []
-        self._hands.remove(participant_id)
-        return [HandsChanged(self.hands(), by)]
-
-    def _remove(self, person: _Participant, reason: str, by: Actor | None = None) -> list[Event]:
-        if person.id in self._share_requests:
-            self._share_requests.remove(person.id)
-        self._share_rights.discard(person.id)
-        events: list[Event] = self._unpublish_all(person.id)
-        events += self._lower(person.id, None)
-        person.move_to(Presence.LEFT)
-        person.dropped_at = None
-        events.append(ParticipantLeft(person.id, reason, by))
-        return events
-
-    def _unpublish_all(self, participant_id: str) -> list[Event]:
-        events: list[Event] = []
-        for track in list(self._tracks.values()):
-            if track.participant_id == participant_id:
-                events += self._unpublish(track.id)
-        return events
-
-    def _unpublish(self, track_id: str) -> list[Event]:
-        track = self._tracks.pop(track_id)
-        return [TrackUnpublished(track.id, track.participant_id)]
-
-
-_IN_CALL = (Presence.PRESENT, Presence.RECONNECTING)
 _PUBLISH = {"mic": Action.PUBLISH_MIC, "camera": Action.PUBLISH_CAMERA}
-
-
-def _forwarded(person: _Participant, source: Source) -> bool:
-    """A muted mic or stopped camera is forwarded to nobody."""
-    if source is Source.MIC:
-        return person.mic == "live"
-    if source is Source.CAMERA:
-        return person.camera == "live"
-    return True
 
 
 # Why someone may not come in, by wire refusal code (see entry_refusal).

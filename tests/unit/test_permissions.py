@@ -44,10 +44,31 @@ def session_with(role: Role) -> Session:
     return session
 
 
+def rooms_open(session: Session, *in_room_one: str, self_choice: bool = False) -> None:
+    """The therapist opens two breakout rooms with `in_room_one` in the first."""
+    session.set_breakout_rooms(THERAPIST, ["One", "Two"])
+    session.set_self_choice(THERAPIST, self_choice)
+    session.open_breakouts(THERAPIST, None, NOW)
+    for pid in in_room_one:
+        session.assign_to_room(THERAPIST, pid, "r1")
+
+
+def actor_leads_room_one(session: Session) -> None:
+    rooms_open(session, ACTOR, TARGET)
+    if session.participant(ACTOR).role is Role.PEER_LEADER:
+        session.set_room_leader(THERAPIST, "r1", ACTOR)
+
+
 # What must be true before an action can be tried (done by the therapist).
 SETUP: dict[Action, Callable[[Session], object]] = {
     Action.ASK_UNMUTE: lambda s: s.mute(THERAPIST, TARGET),
     Action.LOWER_OTHERS_HAND: lambda s: s.raise_hand(TARGET),
+    Action.MOVE_PEOPLE: lambda s: s.set_breakout_rooms(THERAPIST, ["One", "Two"]),
+    Action.VISIT_ROOMS: rooms_open,
+    Action.SEE_HELP_REQUESTS: lambda s: (rooms_open(s, TARGET), s.request_help(TARGET, NOW)),
+    Action.ASK_FOR_HELP: lambda s: rooms_open(s, ACTOR),
+    Action.CHOOSE_OWN_ROOM: lambda s: rooms_open(s, self_choice=True),
+    Action.MODERATE_LED_ROOM: actor_leads_room_one,
 }
 # Actions the session enforces, each as the actor trying it.
 ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
@@ -71,6 +92,14 @@ ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
     Action.ASK_TO_PRESENT: lambda s, role: s.request_share(ACTOR),
     Action.APPROVE_PRESENTER: lambda s, role: s.answer_share(ACTOR, TARGET, True),
     Action.PRESENT_WITHOUT_ASKING: lambda s, role: s.publish(ACTOR, "t_screen", Source.SCREEN),
+    Action.MANAGE_BREAKOUTS: lambda s, role: s.set_breakout_rooms(ACTOR, ["A", "B"]),
+    Action.MOVE_PEOPLE: lambda s, role: s.assign_to_room(ACTOR, TARGET, "r1"),
+    Action.BROADCAST: lambda s, role: s.broadcast(ACTOR, "Five minutes left", NOW),
+    Action.VISIT_ROOMS: lambda s, role: s.visit(ACTOR, "r1"),
+    Action.SEE_HELP_REQUESTS: lambda s, role: s.clear_help(ACTOR, TARGET),
+    Action.ASK_FOR_HELP: lambda s, role: s.request_help(ACTOR, NOW),
+    Action.CHOOSE_OWN_ROOM: lambda s, role: s.choose_room(ACTOR, "r2"),
+    Action.MODERATE_LED_ROOM: lambda s, role: s.mute(ACTOR, TARGET),
 }
 # Seeing things is enforced where events are presented (tests/integration).
 PRESENTATION_ONLY = {Action.SEE_WAITING_ROOM, Action.SEE_HANDS, Action.SEE_BREAK_SIGNALS}
