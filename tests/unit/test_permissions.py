@@ -44,13 +44,14 @@ def session_with(role: Role) -> Session:
     return session
 
 
-def rooms_open(session: Session, *in_room_one: str, self_choice: bool = False) -> None:
+def rooms_open(session: Session, *in_room_one: str, self_choice: bool = False) -> Session:
     """The therapist opens two breakout rooms with `in_room_one` in the first."""
     session.set_breakout_rooms(THERAPIST, ["One", "Two"])
     session.set_self_choice(THERAPIST, self_choice)
     session.open_breakouts(THERAPIST, None, NOW)
     for pid in in_room_one:
         session.assign_to_room(THERAPIST, pid, "r1")
+    return session
 
 
 def actor_leads_room_one(session: Session) -> None:
@@ -65,7 +66,7 @@ SETUP: dict[Action, Callable[[Session], object]] = {
     Action.LOWER_OTHERS_HAND: lambda s: s.raise_hand(TARGET),
     Action.MOVE_PEOPLE: lambda s: s.set_breakout_rooms(THERAPIST, ["One", "Two"]),
     Action.VISIT_ROOMS: rooms_open,
-    Action.SEE_HELP_REQUESTS: lambda s: (rooms_open(s, TARGET), s.request_help(TARGET, NOW)),
+    Action.SEE_HELP_REQUESTS: lambda s: [rooms_open(s, TARGET), s.request_help(TARGET, NOW)],
     Action.ASK_FOR_HELP: lambda s: rooms_open(s, ACTOR),
     Action.CHOOSE_OWN_ROOM: lambda s: rooms_open(s, self_choice=True),
     Action.MODERATE_LED_ROOM: actor_leads_room_one,
