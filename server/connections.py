@@ -39,6 +39,11 @@ def call_room(session_id: str) -> str:
     return f"session:{session_id}"
 
 
+def room_channel(session_id: str, room: str) -> str:
+    """socket.io room of everyone in one room (main or a breakout) of a session's call."""
+    return f"session:{session_id}:room:{room}"
+
+
 def facilitator_room(session_id: str) -> str:
     """socket.io room of a session's facilitators."""
     return f"session:{session_id}:facilitators"

@@ -38,6 +38,8 @@ class SessionHost:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._timers: set[asyncio.TimerHandle] = set()
+        # The session's next deadline (a breakout timer) and the timer armed for it.
+        self._deadline: tuple[float, asyncio.TimerHandle] | None = None
         # (seq, hash) of the last audit record; read from the store on first use.
         self._audit_head: tuple[int, str] | None = None
 
@@ -52,7 +54,27 @@ class SessionHost:
                 await self._audit(events, now)
                 for listener in self._listeners:
                     await listener(self.session, events)
+            self.arm_deadline()
             return events
+
+    def arm_deadline(self) -> None:
+        """Make sure a tick runs at the session's next deadline (if it has one)."""
+        deadline = self.session.next_deadline()
+        if self._deadline is not None:
+            if self._deadline[0] == deadline:
+                return
+            self._deadline[1].cancel()
+            self._deadline = None
+        if deadline is None:
+            return
+
+        def fire() -> None:
+            self._deadline = None
+            task = asyncio.ensure_future(self.run(lambda s, now: s.breakout_tick(now)))
+            task.add_done_callback(_log_failure)
+
+        delay = max(0.0, deadline - self._clock())
+        self._deadline = (deadline, asyncio.get_running_loop().call_later(delay, fire))
 
     async def _audit(self, events: list[Event], now: float) -> None:
         """Append one chained record per audited event."""
@@ -88,6 +110,9 @@ class SessionHost:
         for handle in self._timers:
             handle.cancel()
         self._timers.clear()
+        if self._deadline is not None:
+            self._deadline[1].cancel()
+            self._deadline = None
 
 
 def _log_failure(task: asyncio.Future[list[Event]]) -> None:
@@ -136,6 +161,8 @@ class SessionRegistry:
                 Session.from_record(record), self._store, self._listeners, self._clock
             )
             self._hosts[session_id] = host
+            # A breakout timer that was running when the session was stored runs on.
+            host.arm_deadline()
             return host
 
     async def session_ids(self) -> list[str]:

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import socketio
 
-from .connections import Connection, ConnectionRegistry, call_room, facilitator_room
+from .connections import Connection, ConnectionRegistry, call_room, facilitator_room, room_channel
 from .domain.events import (
+    BreakoutBroadcast,
+    BreakoutsChanged,
+    BreakoutsClosed,
+    BreakoutsOpened,
+    BreakoutWarning,
     BreakRequested,
     CameraStopped,
     ChatPosted,
     ChatSettingChanged,
     Event,
     HandsChanged,
+    HelpRequested,
     LockChanged,
     Muted,
     ParticipantAdmitted,
     ParticipantDenied,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantMoved,
     ParticipantUpdated,
     ParticipantWaiting,
     SessionEnded,
@@ -44,6 +52,37 @@ def session_settings(session: Session) -> dict[str, Any]:
         "locked": session.locked,
         "chatEnabled": session.chat_enabled,
         "sharePolicy": session.share_policy,
+    }
+
+
+def breakouts(session: Session) -> dict[str, Any]:
+    """The protocol's `breakouts` body: rooms, open or not, timer (everyone in the call)."""
+    b = session.breakouts
+    return {
+        "open": b.open,
+        "rooms": [r.to_wire() for r in b.rooms.values()],
+        "endsAt": b.ends_at,
+        "serverTime": round(time.time(), 3),
+        "selfChoice": b.self_choice,
+    }
+
+
+def breakout_console(session: Session) -> dict[str, Any]:
+    """The protocol's `breakout-console` body: the plan and help requests (facilitators)."""
+    b = session.breakouts
+    names = {p.id: p.name for p in session.participants()}
+    return {
+        "planned": dict(b.planned),
+        "help": [
+            {
+                "participant": h.participant_id,
+                "name": names.get(h.participant_id, ""),
+                "room": h.room,
+                "roomName": b.name_of(h.room),
+                "at": h.at,
+            }
+            for h in b.help
+        ],
     }
 
 
@@ -76,6 +115,7 @@ class Presenter:
         """Emit what `events` mean, in order."""
         room, staff = call_room(session.id), facilitator_room(session.id)
         waiting_changed = False
+        breakouts_changed = False
         for event in events:
             match event:
                 case ParticipantJoined(participant=p):
@@ -116,7 +156,9 @@ class Presenter:
                         if conn.in_call:
                             raised = conn.participant_id in queue
                             await self._emit("hand", {"raised": raised}, conn.sid)
-                case ChatPosted(message_id=mid, sender=sender, to=to, text=text, at=at):
+                case ChatPosted(
+                    message_id=mid, sender=sender, to=to, text=text, at=at, room=chat_room
+                ):
                     body = {
                         "id": mid,
                         "from": sender.id,
@@ -126,7 +168,8 @@ class Presenter:
                         "at": at,
                     }
                     if to == "room":
-                        await self._emit("chat-message", body, room)
+                        body["room"] = chat_room
+                        await self._emit("chat-message", body, room_channel(session.id, chat_room))
                     else:
                         await self._emit("chat-message", body, staff)
                         conn = self._connections.current(sender.id)
@@ -148,12 +191,55 @@ class Presenter:
                     if by is not None:
                         ended["by"] = by.name
                     await self._to(pid, "share-ended", ended)
+                case ParticipantMoved(participant=p, from_room=old, by=by):
+                    await self._emit("participant-updated", p.to_wire(), room)
+                    await self._switch_channel(session.id, p.id, old, p.room)
+                    moved: dict[str, Any] = {
+                        "room": p.room,
+                        "roomName": session.breakouts.name_of(p.room),
+                    }
+                    if by is not None:
+                        moved["by"] = by.name
+                    await self._to(p.id, "moved", moved)
+                case BreakoutsChanged():
+                    breakouts_changed = True
+                case BreakoutsOpened():
+                    pass  # the moves and `breakouts` tell it
+                case BreakoutsClosed(reason=reason, by=by):
+                    closed: dict[str, Any] = {"reason": reason}
+                    if by is not None:
+                        closed["by"] = by.name
+                    await self._emit("breakouts-closed", closed, room)
+                case BreakoutWarning(seconds_left=left):
+                    await self._emit("breakout-warning", {"secondsLeft": left}, room)
+                case BreakoutBroadcast(sender=sender, text=text, at=at):
+                    body = {"from": sender.id, "fromName": sender.name, "text": text, "at": at}
+                    await self._emit("broadcast", body, room)
+                case HelpRequested(participant=who, room=help_room, room_name=name, at=at):
+                    body = {
+                        "participant": who.id,
+                        "name": who.name,
+                        "room": help_room,
+                        "roomName": name,
+                        "at": at,
+                    }
+                    await self._emit("help-requested", body, staff)
                 case SessionEnded():
                     for conn in self._connections.in_session(session.id):
                         await self._emit("session-ended", {}, conn.sid)
                         self.background(self._sio.disconnect(conn.sid))
         if waiting_changed:
             await self._emit("waiting-room", waiting_room(session), staff)
+        if breakouts_changed:
+            await self._emit("breakouts", breakouts(session), room)
+            await self._emit("breakout-console", breakout_console(session), staff)
+
+    async def _switch_channel(self, session_id: str, pid: str, old: str, new: str) -> None:
+        """Room-scoped messages (chat) follow the person to their new room."""
+        conn = self._connections.current(pid)
+        if conn is not None and conn.in_call:
+            await self._sio.leave_room(conn.sid, room_channel(session_id, old))
+            await self._sio.enter_room(conn.sid, room_channel(session_id, new))
 
     async def _release(self, pid: str, reason: str, by: str | None, room: str, staff: str) -> None:
         """The participant is out of the session: their socket is done (but not on a
@@ -164,6 +250,9 @@ class Presenter:
         conn.in_call = False
         await self._sio.leave_room(conn.sid, room)
         await self._sio.leave_room(conn.sid, staff)
+        for channel in self._sio.rooms(conn.sid):
+            if channel.startswith(f"{room}:room:"):
+                await self._sio.leave_room(conn.sid, channel)
         if reason in ("left", "ended"):
             return
         body: dict[str, Any] = {"reason": reason}

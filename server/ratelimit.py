@@ -41,6 +41,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "media-state": (10, 2.0),
     "share-request": (3, 0.1),
     "share-start": (5, 0.5),
+    "breakout-help": (2, 0.05),
+    "breakout-choose": (5, 0.5),
 }
 
 

@@ -13,7 +13,13 @@ import socketio
 
 from .bridge import MediaBridge
 from .config import Settings
-from .connections import Connection, ConnectionRegistry, call_room, facilitator_room
+from .connections import (
+    Connection,
+    ConnectionRegistry,
+    call_room,
+    facilitator_room,
+    room_channel,
+)
 from .domain.errors import (
     NotFound,
     NotPermitted,
@@ -26,7 +32,15 @@ from .domain.model import Presence
 from .domain.roles import Action, may
 from .domain.session import ENTRY_REFUSALS, Session
 from .host import Command, SessionHost, SessionRegistry
-from .presenter import Presenter, session_settings, share_requests, waiting_room
+from .presenter import (
+    Presenter,
+    breakout_console,
+    breakouts,
+    session_settings,
+    share_requests,
+    waiting_room,
+)
+from .signaling_rooms import BreakoutHandlers
 from .tokens import TokenRefused, TokenSigner
 from .wire import (
     PROTOCOL_VERSION,
@@ -50,8 +64,8 @@ Handler = Callable[["Signaling", Connection, Any], Awaitable[None]]
 WAITING_ROOM_EVENTS = frozenset({"join", "leave"})
 
 
-class Signaling:
-    """The socket.io side of PeerCircle."""
+class Signaling(BreakoutHandlers):
+    """The socket.io side of PeerCircle (breakout-room handlers in `signaling_rooms`)."""
 
     def __init__(
         self,
@@ -131,6 +145,8 @@ class Signaling:
             return
         conn.in_call = True
         await self._sio.enter_room(conn.sid, call_room(session.id))
+        room = session.participant(conn.participant_id).room
+        await self._sio.enter_room(conn.sid, room_channel(session.id, room))
         if conn.moderates:
             await self._sio.enter_room(conn.sid, facilitator_room(session.id))
         await self._sio.emit("welcome", self._welcome(session, conn), to=conn.sid)
@@ -386,11 +402,13 @@ class Signaling:
             ],
             "hand": conn.participant_id in session.hands(),
             "mayShare": session.may_share(conn.participant_id),
+            "breakouts": breakouts(session),
         }
         if conn.moderates:
             body["hands"] = list(session.hands())
             body.update(waiting_room(session))
             body["shareRequests"] = share_requests(session)["pending"]
+            body["breakoutConsole"] = breakout_console(session)
         return body
 
     def send_offer(self, participant_id: str, offer: dict[str, object]) -> None:
@@ -438,4 +456,17 @@ _HANDLERS: dict[str, Handler] = {
     "share-start": Signaling.share_start,
     "share-policy": Signaling.share_policy,
     "share-stop": Signaling.share_stop,
+    "breakout-rooms": Signaling.breakout_rooms,
+    "breakout-assign": Signaling.breakout_assign,
+    "breakout-move": Signaling.breakout_move,
+    "breakout-leader": Signaling.breakout_leader,
+    "breakout-options": Signaling.breakout_options,
+    "breakout-open": Signaling.breakout_open,
+    "breakout-timer": Signaling.breakout_timer,
+    "breakout-broadcast": Signaling.breakout_broadcast,
+    "breakout-visit": Signaling.breakout_visit,
+    "breakout-choose": Signaling.breakout_choose,
+    "breakout-help": Signaling.breakout_help,
+    "breakout-help-clear": Signaling.breakout_help_clear,
+    "breakout-close": Signaling.breakout_close,
 }

@@ -48,7 +48,8 @@ class MediaState:
     camera: str | None
 
 
-def _object(payload: Any, allowed: set[str]) -> dict[str, Any]:
+def expect_object(payload: Any, allowed: set[str]) -> dict[str, Any]:
+    """The payload as an object with only `allowed` fields (None: empty)."""
     if payload is None:
         payload = {}
     if not isinstance(payload, dict):
@@ -61,9 +62,9 @@ def _object(payload: Any, allowed: set[str]) -> dict[str, Any]:
 
 def parse_join(payload: Any) -> JoinRequest:
     """Parse `join`."""
-    body = _object(payload, {"publish"})
+    body = expect_object(payload, {"publish"})
     publish = body.get("publish", {"mic": True, "camera": True})
-    publish = _object(publish, {"mic", "camera"})
+    publish = expect_object(publish, {"mic", "camera"})
     for key in ("mic", "camera"):
         if not isinstance(publish.get(key, False), bool):
             raise ProtocolError(f"publish.{key}: must be true or false")
@@ -72,7 +73,7 @@ def parse_join(payload: Any) -> JoinRequest:
 
 def parse_answer(payload: Any) -> Answer:
     """Parse `answer`."""
-    body = _object(payload, {"revision", "sdp"})
+    body = expect_object(payload, {"revision", "sdp"})
     revision = body.get("revision")
     if not isinstance(revision, int) or isinstance(revision, bool) or revision < 1:
         raise ProtocolError("revision: must be a positive integer")
@@ -84,7 +85,7 @@ def parse_answer(payload: Any) -> Answer:
 
 def parse_ice_candidate(payload: Any) -> IceCandidate:
     """Parse `ice-candidate`."""
-    body = _object(payload, {"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"})
+    body = expect_object(payload, {"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"})
     candidate = body.get("candidate")
     if candidate is not None and (
         not isinstance(candidate, str) or len(candidate) > MAX_CANDIDATE_LENGTH
@@ -107,7 +108,7 @@ def parse_ice_candidate(payload: Any) -> IceCandidate:
 
 def parse_media_state(payload: Any) -> MediaState:
     """Parse `media-state`."""
-    body = _object(payload, {"mic", "camera"})
+    body = expect_object(payload, {"mic", "camera"})
     for key in ("mic", "camera"):
         value = body.get(key)
         if value is not None and value not in MEDIA_STATES:
@@ -117,7 +118,7 @@ def parse_media_state(payload: Any) -> MediaState:
 
 def parse_empty(payload: Any) -> None:
     """Parse an event that carries nothing (`leave`)."""
-    _object(payload, set())
+    expect_object(payload, set())
 
 
 MAX_CHAT_LENGTH = 1000
@@ -148,7 +149,8 @@ class Chat:
     text: str
 
 
-def _participant_id(value: Any, field_name: str = "participant") -> str:
+def expect_participant(value: Any, field_name: str = "participant") -> str:
+    """A participant id (opaque, bounded)."""
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
         raise ProtocolError(f"{field_name}: must be a participant id")
     return value
@@ -156,30 +158,30 @@ def _participant_id(value: Any, field_name: str = "participant") -> str:
 
 def parse_target(payload: Any) -> Target:
     """Parse an event that names one participant."""
-    body = _object(payload, {"participant"})
-    return Target(_participant_id(body.get("participant")))
+    body = expect_object(payload, {"participant"})
+    return Target(expect_participant(body.get("participant")))
 
 
 def parse_optional_target(payload: Any) -> Target | None:
     """Parse `lower-hand`: a participant, or nobody (oneself)."""
-    body = _object(payload, {"participant"})
+    body = expect_object(payload, {"participant"})
     if body.get("participant") is None:
         return None
-    return Target(_participant_id(body.get("participant")))
+    return Target(expect_participant(body.get("participant")))
 
 
 def parse_deny(payload: Any) -> Deny:
     """Parse `deny`."""
-    body = _object(payload, {"participant", "message"})
+    body = expect_object(payload, {"participant", "message"})
     message = body.get("message", "")
     if not isinstance(message, str) or len(message) > MAX_DENY_MESSAGE_LENGTH:
         raise ProtocolError(f"message: must be a string of at most {MAX_DENY_MESSAGE_LENGTH}")
-    return Deny(_participant_id(body.get("participant")), message.strip())
+    return Deny(expect_participant(body.get("participant")), message.strip())
 
 
 def parse_flag(payload: Any, name: str) -> bool:
     """Parse `{<name>: true|false}` (lock, set-chat)."""
-    body = _object(payload, {name})
+    body = expect_object(payload, {name})
     value = body.get(name)
     if not isinstance(value, bool):
         raise ProtocolError(f"{name}: must be true or false")
@@ -188,7 +190,7 @@ def parse_flag(payload: Any, name: str) -> bool:
 
 def parse_chat(payload: Any) -> Chat:
     """Parse `chat`."""
-    body = _object(payload, {"to", "text"})
+    body = expect_object(payload, {"to", "text"})
     to = body.get("to", "room")
     if to not in ("room", "facilitators"):
         raise ProtocolError("to: must be 'room' or 'facilitators'")
@@ -200,7 +202,7 @@ def parse_chat(payload: Any) -> Chat:
 
 def parse_share_policy(payload: Any) -> str:
     """Parse `share-policy`: {"policy": "replace" | "wait"}."""
-    body = _object(payload, {"policy"})
+    body = expect_object(payload, {"policy"})
     policy = body.get("policy")
     if policy not in ("replace", "wait"):
         raise ProtocolError("policy: must be 'replace' or 'wait'")

@@ -126,6 +126,8 @@ class ChatPosted:
     to: str
     text: str
     at: float
+    # The sender's room: a message "to the room" reaches only that room.
+    room: str = "main"
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,7 @@ class Session(BreakoutRooms, ScreenSharing):
         if to == "room" and not self.chat_enabled and sender.role not in FACILITATORS:
             raise NotPermitted("group chat is turned off")
         self._chat_seq += 1
-        return [ChatPosted(self._chat_seq, sender.actor(), to, text, now)]
+        return [ChatPosted(self._chat_seq, sender.actor(), to, text, now, sender.room)]
 
     def set_chat(self, actor_id: str, enabled: bool) -> list[Event]:
         """Turn group chat on or off (facilitators can always write)."""

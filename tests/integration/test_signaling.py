@@ -172,6 +172,8 @@ async def test_welcome_names_you_the_session_and_everyone_present(
         "mic": "live",
         "camera": "live",
         "connection": "connected",
+        "room": "main",
+        "visiting": False,
     }
     assert by_id[link["participant_id"]]["connection"] == "connected"
 
@@ -191,6 +193,8 @@ async def test_others_see_participant_joined_and_left(
         "mic": "live",
         "camera": "live",
         "connection": "connected",
+        "room": "main",
+        "visiting": False,
     }
 
     await sam.emit("leave", {})

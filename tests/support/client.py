@@ -49,6 +49,13 @@ SERVER_EVENTS = (
     "share-requests",
     "share-answer",
     "share-ended",
+    "moved",
+    "breakouts",
+    "breakout-console",
+    "breakouts-closed",
+    "breakout-warning",
+    "broadcast",
+    "help-requested",
 )
 
 
