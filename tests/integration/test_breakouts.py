@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
-from tests.integration.test_safety import MakeClient, Person, arrive, refused, seen
+from tests.integration.test_safety import MakeClient, Person, arrive, refused
+from tests.integration.test_safety import seen as seen_objects
 from tests.support.server import PeerCircleServer
 
 pytestmark = pytest.mark.integration
+
+
+def seen(person: Person, *names: str) -> list[Any]:
+    """Payloads of the events of these names that the person received."""
+    return list(seen_objects(person, *names))
 
 
 async def circle(server: PeerCircleServer, clients: MakeClient) -> tuple[str, Person, list[Person]]:
