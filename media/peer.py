@@ -77,6 +77,7 @@ class MediaPeer:
         self._publish_slots: dict[str, RTCRtpTransceiver] = {}
         self._taps: list[TapCounters] = []
         self._receive_slots: list[_ReceiveSlot] = []
+        self._held: list[ForwardSlot] = []
         self._pending: dict[str, PublishedTrack] = {}
         self._wanted: dict[str, PublishedTrack] = {}
         for source in publish:
@@ -164,6 +165,11 @@ class MediaPeer:
             slot = found or self._new_receive_slot(track.kind)
             slot.transceiver.direction = "sendonly"
             slot.track.set_source(track)
+            if found is not None:
+                # An idle m-line coming back: the client drops its packets until it
+                # has answered this offer, so wait for that before sending.
+                slot.track.hold()
+                self._held.append(slot.track)
             changed = True
         return changed
 
@@ -230,6 +236,9 @@ class MediaPeer:
                 self._kick_after_lock()
                 raise ValueError(f"answer refused: {exc}") from exc
             self._awaiting_answer = False
+            for slot in self._held:
+                slot.release()
+            self._held.clear()
         if self._dirty:
             self._kick()
 

@@ -161,6 +161,9 @@ class ForwardSlot(MediaStreamTrack):
         self._extensions = b""
         self._waiting_for_keyframe = True
         self._anchored = False
+        # Reactivated in an offer not yet answered: the subscriber still discards
+        # what arrives on this m-line, so a keyframe sent now would be lost.
+        self._held = False
         self._seq_offset = 0
         self._ts_offset = 0
         self._last_seq: int | None = None
@@ -188,6 +191,20 @@ class ForwardSlot(MediaStreamTrack):
         self.restart()
         if source is not None:
             source.attach(self)
+
+    def hold(self) -> None:
+        """Send nothing until `release`: the subscriber has not taken the new offer yet."""
+        self._held = True
+        self.restart()
+
+    def release(self) -> None:
+        """The subscriber took the offer: start on the source's next keyframe."""
+        if not self._held:
+            return
+        self._held = False
+        self.restart()
+        if self.source is not None:
+            self.source.ask_for_keyframe()
 
     def restart(self) -> None:
         """Start over on the source's next keyframe, with a fresh mapping of its numbers."""
@@ -254,7 +271,7 @@ class ForwardSlot(MediaStreamTrack):
         if source is not self.source:
             return
         params, link = self._params, self._link
-        if params is None or link is None or not link.connected:
+        if params is None or link is None or not link.connected or self._held:
             # Not negotiated yet (or the transport is gone): start on a keyframe later.
             self._waiting_for_keyframe = True
             self._anchored = False
