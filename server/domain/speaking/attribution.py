@@ -7,7 +7,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from .model import PersonState, VoiceFrame
+from .model import VoiceFrame
 from .settings import SpeakingSettings
 from .timeline import Timeline
 
@@ -76,9 +76,9 @@ class Attributor:
         # Only mics that can still speak hold decisions back; a silent (DTX) mic holds
         # them back at most `lag_timeout_s`, as missing frames are silence.
         waits = [
-            max(st.watermark, floor)
-            for pid, st in self._streams.items()
-            if (state := _latest(timelines, pid)) is not None and state.audible
+            max(self._streams[pid].watermark if pid in self._streams else floor, floor)
+            for pid, timeline in timelines.items()
+            if (state := timeline.latest()) is not None and state.audible
         ]
         self.horizon = max(self.horizon, min(waits, default=floor) - s.echo_window_s)
         for person_id, stream in self._streams.items():
@@ -144,7 +144,3 @@ class Attributor:
                 del stream.starts[:i]
                 del stream.levels[:i]
 
-
-def _latest(timelines: Mapping[str, Timeline], person_id: str) -> PersonState | None:
-    timeline = timelines.get(person_id)
-    return timeline.latest() if timeline else None
