@@ -35,5 +35,7 @@ def total(ledger: SpeakingLedger, person: str) -> float:
 
 def spans(ledger: SpeakingLedger, person: str) -> list[tuple[float, float]]:
     """A person's spans, rounded to the millisecond, in time order."""
-    out = [(round(sp.start, 3), round(sp.end, 3)) for xs in ledger.spans(person).values() for sp in xs]
+    out = [
+        (round(sp.start, 3), round(sp.end, 3)) for xs in ledger.spans(person).values() for sp in xs
+    ]
     return sorted(out)

@@ -105,7 +105,8 @@ def test_a_silent_mic_never_learns_echo_as_its_own_level() -> None:
     feed(ledger, "silent", talk(0.09, 30.09, -38.0))
     decided(ledger)
     assert total(ledger, "silent") == 0.0
-    assert ledger.typical_level("silent") is None or ledger.typical_level("silent").frames == 0  # type: ignore[union-attr]
+    typical = ledger.typical_level("silent")
+    assert typical is None or typical.frames == 0
 
 
 def test_other_rooms_never_explain_a_frame() -> None:

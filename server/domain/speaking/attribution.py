@@ -143,4 +143,3 @@ class Attributor:
             if i:
                 del stream.starts[:i]
                 del stream.levels[:i]
-
