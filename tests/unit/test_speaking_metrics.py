@@ -156,3 +156,25 @@ def test_nobody_has_spoken_yet() -> None:
     assert g.talk_s == 0.0 and g.gini is None and g.entropy is None
     assert g.facilitator_share is None and g.people["a"].share is None
     assert g.group_size == 1
+
+
+@pytest.mark.parametrize(
+    ("a_turn", "b_turn", "interrupted"),
+    [
+        ((0.0, 3.0), (2.1, 6.0), True),  # a stops 0.9 s after b cut in: a yielded
+        ((0.0, 6.0), (1.5, 3.0), False),  # a talks on over b: an overlap, not a takeover
+        ((0.0, 3.0), (0.6, 6.0), False),  # a stops 2.4 s after b started: over the 2 s yield
+    ],
+)
+def test_an_interruption_needs_the_other_to_yield(
+    a_turn: tuple[float, float], b_turn: tuple[float, float], interrupted: bool
+) -> None:
+    ledger = SpeakingLedger()
+    group(ledger, "a", "b")
+    feed(ledger, "a", talk(*a_turn))
+    feed(ledger, "b", talk(*b_turn))
+    ledger.advance(20.0)
+    g = speaking_report(ledger, 20.0).whole.session
+    assert g.people["b"].interruptions_made == int(interrupted)
+    assert g.people["a"].interruptions_received == int(interrupted)
+    assert g.people["a"].interruptions_made == 0
