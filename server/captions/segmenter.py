@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from .model import FRAME_BYTES, FRAME_S, AudioFrame, SpeechSegment
 
 _SILENT_PCM = bytes(FRAME_BYTES)
+# Media times are sums of 30 ms steps: compare durations to half a frame.
+_SLACK = FRAME_S / 2
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,9 @@ class Segmenter:
             out += self.flush()
             self._last_end = frame.end
             return out
-        if self._last_end is not None and frame.start > self._last_end + FRAME_S / 2:
+        if self._last_end is not None and frame.start > self._last_end + _SLACK:
             out += self._fill_gap(frame.start)
-        elif self._last_end is not None and frame.start < self._last_end - FRAME_S / 2:
+        elif self._last_end is not None and frame.start < self._last_end - _SLACK:
             return out  # a late duplicate: its time is already covered
         self._last_end = frame.end
         out += self._step(frame)
@@ -80,7 +82,7 @@ class Segmenter:
     def idle(self, now: float) -> list[SpeechSegment]:
         """Media time reached `now` with no frames (muted mic, lost packets): end the
         utterance if the silence is long enough."""
-        if self._frames and now - self._last_voiced_end >= self.config.end_silence_s:
+        if self._frames and now - self._last_voiced_end >= self.config.end_silence_s - _SLACK:
             return self._close()
         return []
 
@@ -95,12 +97,12 @@ class Segmenter:
         (so timing holds), unless the gap alone ends it."""
         assert self._last_end is not None
         out: list[SpeechSegment] = []
-        if not self._frames or until - self._last_voiced_end >= self.config.end_silence_s:
+        if not self._frames or until - self._last_voiced_end >= self.config.end_silence_s - _SLACK:
             out += self._close() if self._frames else []
             self._preroll.clear()
             return out
         t = self._last_end
-        while t < until - FRAME_S / 2:
+        while t < until - _SLACK:
             out += self._step(AudioFrame(t, False, _SILENT_PCM))
             t += FRAME_S
         return out
@@ -117,12 +119,12 @@ class Segmenter:
         if frame.voiced:
             self._voiced_s += FRAME_S
             self._last_voiced_end = frame.end
-        elif frame.end - self._last_voiced_end >= config.end_silence_s:
+        elif frame.end - self._last_voiced_end >= config.end_silence_s - _SLACK:
             return self._close()
         length = frame.end - self._frames[0].start
-        if length >= config.max_utterance_s - FRAME_S / 2:
+        if length >= config.max_utterance_s - _SLACK:
             return self._cut()
-        if config.partial_every_s is not None and length >= self._next_partial_s:
+        if config.partial_every_s is not None and length >= self._next_partial_s - _SLACK:
             self._next_partial_s += config.partial_every_s
             return [self._segment(self._frames, final=False)]
         return []
@@ -138,7 +140,7 @@ class Segmenter:
     def _close(self) -> list[SpeechSegment]:
         """End the utterance after its last voiced frame (plus a short tail)."""
         keep_until = self._last_voiced_end + self.config.tail_s
-        kept = [f for f in self._frames if f.start < keep_until - FRAME_S / 2]
+        kept = [f for f in self._frames if f.start < keep_until - _SLACK]
         rest = self._frames[len(kept) :]
         out = (
             [self._segment(kept, final=True)] if self._voiced_s >= self.config.min_voiced_s else []
