@@ -47,7 +47,7 @@ class _Worker:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "server.captions.worker",
+            "server.captions.worker_main",
             factory,
             json.dumps(dict(options)),
             str(nice),

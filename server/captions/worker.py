@@ -1,7 +1,7 @@
 """The caption worker process: loads a transcriber, then turns audio into text, one
 request at a time, over length-prefixed frames on stdin/stdout.
 
-Run as `python -m server.captions.worker MODULE:FACTORY OPTIONS_JSON NICE`. Messages:
+Run as `python -m server.captions.worker_main MODULE:FACTORY OPTIONS_JSON NICE`. Messages:
 parent -> worker: a JSON header {"id": n} then the raw 16 kHz s16le audio; worker ->
 parent: {"ready": true} once, then {"id": n, "text": "..."} per request.
 """
@@ -76,7 +76,3 @@ def serve(factory_path: str, options: Mapping[str, str], nice: int) -> None:
         text = transcriber.transcribe(audio)
         out.write(pack(json.dumps({"id": header["id"], "text": text}).encode()))
         out.flush()
-
-
-if __name__ == "__main__":
-    serve(sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]))
