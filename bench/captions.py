@@ -16,7 +16,6 @@ import asyncio
 import os
 import platform
 import re
-import statistics
 import time
 from dataclasses import dataclass, field
 
@@ -135,7 +134,7 @@ async def scenario(settings: CaptionSettings, speakers: int, sentences: int, voi
 
     engine = load_engine(settings)
     await engine.start(sink)
-    pipeline = CaptionPipeline(engine)
+    pipeline = CaptionPipeline.for_settings(engine, settings)
     # Let the worker load its model before the clock starts.
     while isinstance(engine, ProcessEngine) and engine.metrics().transcribed == 0:
         if engine._worker is not None:
@@ -197,7 +196,8 @@ async def main() -> None:
     args = parser.parse_args()
     settings = CaptionSettings(engine=args.engine, partials=not args.no_partials)
     print(
-        f"engine {args.engine}, partials {settings.partials}, {platform.processor() or platform.machine()}, "
+        f"engine {args.engine}, partials {settings.partials}, "
+        f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(

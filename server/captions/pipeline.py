@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from .engine import CaptionEngine
 from .model import AudioFrame, SpeechSegment
 from .segmenter import Segmenter, SegmenterConfig
+from .settings import CaptionSettings
 
 
 class CaptionPipeline:
@@ -19,6 +20,12 @@ class CaptionPipeline:
         self.config = config or SegmenterConfig()
         self._allowed: set[str] = set()
         self._segmenters: dict[str, Segmenter] = {}
+
+    @classmethod
+    def for_settings(cls, engine: CaptionEngine, settings: CaptionSettings) -> CaptionPipeline:
+        """A pipeline cutting utterances as `settings` say (partials on or off)."""
+        step = SegmenterConfig().partial_every_s if settings.partials else None
+        return cls(engine, SegmenterConfig(partial_every_s=step))
 
     def allow(self, speaker: str) -> None:
         """`speaker` agreed to be captioned (captions are on and they did not decline)."""

@@ -10,7 +10,7 @@ from server.captions import CaptionEvent, CaptionOutput, EngineStatus
 
 class Outputs:
     """Everything an engine sent to its sink, in order; `wait_for` blocks until one
-    matching output arrives (or fails after `timeout` seconds)."""
+    matching output arrives (or fails after `within_s` seconds)."""
 
     def __init__(self) -> None:
         self.seen: list[CaptionOutput] = []
@@ -31,10 +31,10 @@ class Outputs:
         return [o for o in self.seen if isinstance(o, EngineStatus)]
 
     async def wait_for(
-        self, matches: Callable[[CaptionOutput], bool], timeout: float = 20.0
+        self, matches: Callable[[CaptionOutput], bool], within_s: float = 20.0
     ) -> CaptionOutput:
         """The first output (old or new) that `matches`."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within_s):
             while True:
                 for output in self.seen:
                     if matches(output):

@@ -8,7 +8,6 @@ import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 
 from server.captions import (
