@@ -1,0 +1,60 @@
+"""Live captions: caption engines behind one small interface (`CaptionEngine`), the
+segmenter that cuts each speaker's audio into utterances, and the consent gate.
+
+Outside the pure domain: engines may use asyncio and worker processes.
+"""
+
+from .engine import (
+    ENTRY_POINT_GROUP,
+    CaptionEngine,
+    CaptionSink,
+    NoCaptions,
+    find_factory,
+    load_engine,
+)
+from .external import ExternalCaptionEngine, audio_message
+from .model import (
+    FRAME_BYTES,
+    FRAME_S,
+    SAMPLE_RATE,
+    AudioFrame,
+    CaptionEvent,
+    CaptionOutput,
+    EngineMetrics,
+    EngineState,
+    EngineStatus,
+    SpeechSegment,
+)
+from .pipeline import CaptionPipeline
+from .process_engine import ProcessEngine
+from .segmenter import Segmenter, SegmenterConfig
+from .settings import CaptionSettings, caption_settings
+from .worker import Transcriber
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "FRAME_BYTES",
+    "FRAME_S",
+    "SAMPLE_RATE",
+    "AudioFrame",
+    "CaptionEngine",
+    "CaptionEvent",
+    "CaptionOutput",
+    "CaptionPipeline",
+    "CaptionSettings",
+    "CaptionSink",
+    "EngineMetrics",
+    "EngineState",
+    "EngineStatus",
+    "ExternalCaptionEngine",
+    "NoCaptions",
+    "ProcessEngine",
+    "Segmenter",
+    "SegmenterConfig",
+    "SpeechSegment",
+    "Transcriber",
+    "audio_message",
+    "caption_settings",
+    "find_factory",
+    "load_engine",
+]
