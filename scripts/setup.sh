@@ -80,11 +80,11 @@ fi
 py_hash="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 py_stamp=.venv/.peercircle-pyproject.sha256
 if [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_hash" ]; then
-  say "pip install -e '.[dev]' (pyproject.toml changed or first install)"
+  say "pip install -e '.[dev,captions]' (pyproject.toml changed or first install)"
   # pip's output goes to a log (some machines' pip config makes it very chatty);
   # it is shown only when the install fails.
   if ! .venv/bin/python -m pip install --disable-pip-version-check --no-input \
-      -e '.[dev]' >.venv/pip-install.log 2>&1; then
+      -e '.[dev,captions]' >.venv/pip-install.log 2>&1; then
     tail -n 40 .venv/pip-install.log >&2
     echo "[setup] pip install failed; full log in .venv/pip-install.log" >&2
     exit 1
