@@ -3,6 +3,7 @@
 
 import { describeScreen, describeTiles, renderGrid } from "./grid.js";
 import { notify, renderPanel, setUpPanel } from "./panel.js";
+import { renderRooms, setUpRooms, takeBreakouts } from "./rooms.js";
 import { CallConnection, readToken } from "./protocol.js";
 import { $, state } from "./state.js";
 
@@ -41,6 +42,7 @@ let localStream = null;
 function render() {
   renderGrid();
   renderPanel();
+  renderRooms();
 }
 
 // -- lobby ---------------------------------------------------------------------
@@ -159,6 +161,8 @@ function joinCall() {
     state.handRaised = body.hand;
     state.mayShare = body.mayShare;
     state.shareRequests = body.shareRequests ?? [];
+    takeBreakouts(body.breakouts);
+    state.breakoutConsole = body.breakoutConsole ?? { planned: {}, help: [] };
     // Tell the others what our lobby choices were.
     if (body.you.role !== "observer") conn.send("media-state", {
       mic: conn.sending.mic ? "live" : "off",
@@ -221,6 +225,7 @@ function joinCall() {
   on(conn, "denied", (body) =>
     showEnded("You were not let in", body.message || LEFT_REASONS.denied),
   );
+  setUpRooms((name, handler) => on(conn, name, handler));
   conn.addEventListener("state", (e) => showState(/** @type {CustomEvent} */ (e).detail));
   conn.addEventListener("refused", (e) => {
     const { code, message } = /** @type {CustomEvent} */ (e).detail;

@@ -1,6 +1,6 @@
 // The video grid: one tile per participant in the call.
 
-import { $, state } from "./state.js";
+import { $, myRoom, state } from "./state.js";
 
 /**
  * The tile of one participant, created on first use.
@@ -47,7 +47,11 @@ function renderScreen() {
   const connection = state.connection;
   const stage = $("screen-stage");
   const video = /** @type {HTMLVideoElement} */ ($("screen-video"));
-  const share = [...state.tracks.values()].find((t) => t.source === "screen");
+  // One share per room: the one of someone in this room.
+  const room = myRoom();
+  const share = [...state.tracks.values()].find(
+    (t) => t.source === "screen" && state.participants.get(t.participant)?.room === room,
+  );
   /** @type {MediaStreamTrack | null} */
   let track = null;
   let caption = "";
@@ -69,12 +73,13 @@ export function renderGrid() {
   const grid = $("grid");
   for (const tile of Array.from(grid.querySelectorAll(".tile"))) {
     const id = /** @type {HTMLElement} */ (tile).dataset.participant ?? "";
-    const role = state.participants.get(id)?.role;
-    if (role === undefined || role === "observer") tile.remove();
+    const p = state.participants.get(id);
+    if (p === undefined || p.role === "observer" || p.room !== myRoom()) tile.remove();
   }
   for (const p of state.participants.values()) {
-    // Observers watch; they are listed and announced, not shown as a tile.
-    if (p.role === "observer") continue;
+    // Observers watch; they are listed and announced, not shown as a tile. Only the
+    // people in one's own room are on screen (and heard).
+    if (p.role === "observer" || p.room !== myRoom()) continue;
     const tile = tileFor(p.id);
     const self = p.id === state.myId;
     const video = /** @type {HTMLVideoElement} */ (tile.querySelector("video"));

@@ -1,7 +1,7 @@
 // The side panel: facilitator console (waiting room, lock, mute all, hands),
 // the people list with per-person actions, chat, and notices.
 
-import { $, button, isFacilitator, state } from "./state.js";
+import { $, button, isFacilitator, roomName, state } from "./state.js";
 
 /**
  * Show a short notice at the top of the call, optionally with an action.
@@ -96,6 +96,7 @@ function renderPeople() {
   for (const p of state.participants.values()) {
     // Patients see who is here; facilitators also see each person's state.
     const bits = [p.role];
+    if (p.room !== "main") bits.push(roomName(p.room) + (p.visiting ? " (visiting)" : ""));
     if (p.mic === "off") bits.push("muted");
     if (p.camera === "off") bits.push("camera off");
     if (p.connection === "reconnecting") bits.push("reconnecting");

@@ -7,7 +7,7 @@ export const PROTOCOL_VERSION = 1;
 /** @typedef {"mic" | "camera" | "screen"} Source */
 /**
  * @typedef {{id: string, name: string, role: string, mic: MediaOnOff, camera: MediaOnOff,
- *   connection: "connected" | "reconnecting"}} Participant
+ *   connection: "connected" | "reconnecting", room: string, visiting: boolean}} Participant
  */
 /** @typedef {{id: string, participant: string, kind: "audio" | "video", source: string}} Track */
 /**
@@ -16,7 +16,17 @@ export const PROTOCOL_VERSION = 1;
  *     sharePolicy: string},
  *   participants: Participant[], tracks: Track[], iceServers: RTCIceServer[],
  *   hand: boolean, hands?: string[], waiting?: Participant[], mayShare: boolean,
- *   shareRequests?: {id: string, name: string}[]}} Welcome
+ *   shareRequests?: {id: string, name: string}[], breakouts: Breakouts,
+ *   breakoutConsole?: BreakoutConsole}} Welcome
+ */
+/** @typedef {{id: string, name: string, leader: string | null}} Room */
+/**
+ * @typedef {{open: boolean, rooms: Room[], endsAt: number | null, serverTime: number,
+ *   selfChoice: boolean}} Breakouts
+ */
+/**
+ * @typedef {{planned: Record<string, string>, help: {participant: string, name: string,
+ *   room: string, roomName: string, at: number}[]}} BreakoutConsole
  */
 /**
  * @typedef {{revision: number, sdp: string, publish: Record<string, string>,
@@ -160,6 +170,13 @@ export class CallConnection extends EventTarget {
       "break-requested",
       "share-requests",
       "share-answer",
+      "moved",
+      "breakouts",
+      "breakout-console",
+      "breakouts-closed",
+      "breakout-warning",
+      "broadcast",
+      "help-requested",
     ]) {
       socket.on(name, (/** @type {unknown} */ body) => this.emit(name, body));
     }
@@ -314,6 +331,33 @@ export class CallConnection extends EventTarget {
   declineShare(participant) { this.send("share-decline", { participant }); }
   /** @param {string} participant */
   revokeShare(participant) { this.send("share-revoke", { participant }); }
+
+  // -- breakout rooms (the server checks every permission) --
+
+  /** @param {string[]} names */
+  createRooms(names) { this.send("breakout-rooms", { names }); }
+  /** @param {"random" | "balanced"} mode */
+  assignRooms(mode) { this.send("breakout-assign", { mode }); }
+  /** @param {string} participant @param {string} room */
+  moveTo(participant, room) { this.send("breakout-move", { participant, room }); }
+  /** @param {number | null} durationS */
+  openRooms(durationS) { this.send("breakout-open", { durationS }); }
+  /** @param {number | null} remainingS */
+  setRoomTimer(remainingS) { this.send("breakout-timer", { remainingS }); }
+  /** @param {string} text */
+  broadcast(text) { this.send("breakout-broadcast", { text }); }
+  /** @param {string} room */
+  visit(room) { this.send("breakout-visit", { room }); }
+  /** @param {string} room */
+  chooseRoom(room) { this.send("breakout-choose", { room }); }
+  /** @param {boolean} selfChoice */
+  setSelfChoice(selfChoice) { this.send("breakout-options", { selfChoice }); }
+  /** @param {string} room @param {string | null} participant */
+  setLeader(room, participant) { this.send("breakout-leader", { room, participant }); }
+  askForHelp() { this.send("breakout-help", {}); }
+  /** @param {string} participant */
+  clearHelp(participant) { this.send("breakout-help-clear", { participant }); }
+  closeRooms() { this.send("breakout-close", {}); }
 
   /**
    * Share a screen track (from getDisplayMedia); the server offers it a slot.

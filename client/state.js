@@ -28,7 +28,27 @@ export const state = {
   sharePolicy: "replace",
   /** @type {{id: string, name: string}[]} */
   shareRequests: [],
+  /** @type {import("./protocol.js").Breakouts} */
+  breakouts: { open: false, rooms: [], endsAt: null, serverTime: 0, selfChoice: false },
+  // Server clock minus ours (seconds), for the breakout countdown.
+  clockSkew: 0,
+  /** @type {import("./protocol.js").BreakoutConsole} */
+  breakoutConsole: { planned: {}, help: [] },
 };
+
+/** The room this page is in ("main" or a breakout room's id). */
+export function myRoom() {
+  return state.participants.get(state.myId)?.room ?? "main";
+}
+
+/**
+ * The display name of a room.
+ * @param {string} id
+ */
+export function roomName(id) {
+  if (id === "main") return "Main room";
+  return state.breakouts.rooms.find((r) => r.id === id)?.name ?? id;
+}
 
 /** Whether this page belongs to a facilitator (the server decides what it may do). */
 export function isFacilitator() {

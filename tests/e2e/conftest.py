@@ -31,23 +31,30 @@ OpenPage = Callable[..., Awaitable[Page]]
 
 @pytest_asyncio.fixture
 async def open_page(tmp_path: Path) -> AsyncIterator[OpenPage]:
-    """`await open_page(url, fake_audio=None)`: a page in its own Chromium process.
-
-    One process per participant, because the fake audio file is per process.
+    """`await open_page(url, fake_audio=None, shared=False)`: a page in its own Chromium
+    process (the fake audio file is per process), or with `shared` in one process that
+    all shared pages use (cheaper, when what they say does not matter).
     """
     browsers: list[Browser] = []
+    shared_browser: list[Browser] = []
     errors: list[str] = []
     async with async_playwright() as playwright:
 
-        async def open_(url: str, fake_audio: Path | None = None) -> Page:
+        async def open_(url: str, fake_audio: Path | None = None, shared: bool = False) -> Page:
             args = list(CHROMIUM_ARGS)
             if fake_audio is not None:
                 args.append(f"--use-file-for-fake-audio-capture={fake_audio}%noloop")
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=args
-            )
-            browsers.append(browser)
-            page = await browser.new_page(viewport={"width": 1000, "height": 700})
+            if shared and shared_browser:
+                browser = shared_browser[0]
+            else:
+                browser = await playwright.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=args
+                )
+                browsers.append(browser)
+                if shared:
+                    shared_browser.append(browser)
+            context = await browser.new_context(viewport={"width": 1000, "height": 700})
+            page = await context.new_page()
             page.on("pageerror", lambda error: errors.append(str(error)))
             await page.goto(url)
             return page
