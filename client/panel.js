@@ -1,7 +1,7 @@
 // The side panel: facilitator console (waiting room, lock, mute all, hands),
 // the people list with per-person actions, chat, and notices.
 
-import { $, button, isFacilitator, roomName, state } from "./state.js";
+import { $, button, isFacilitator, myRoom, roomName, state } from "./state.js";
 
 /**
  * Show a short notice at the top of the call, optionally with an action.
@@ -109,10 +109,15 @@ function renderPeople() {
     st.className = "state";
     st.textContent = bits.join(" · ");
     const li = personRow(p.id, p.id === state.myId ? `${p.name} (you)` : p.name, st);
-    if (isFacilitator() && p.id !== state.myId && p.role !== "observer") {
+    // A peer leader moderates (mute, ask to unmute) the breakout room they lead.
+    const leads =
+      state.breakouts.open &&
+      state.breakouts.rooms.some((r) => r.id === myRoom() && r.leader === state.myId) &&
+      p.room === myRoom();
+    if ((isFacilitator() || leads) && p.id !== state.myId && p.role !== "observer") {
       if (p.mic === "live") li.append(button("Mute", () => conn?.mute(p.id), "mute"));
       else li.append(button("Ask to unmute", () => conn?.askUnmute(p.id), "ask-unmute"));
-      if (p.camera === "live") {
+      if (p.camera === "live" && isFacilitator()) {
         li.append(button("Camera off", () => conn?.stopCamera(p.id), "stop-camera"));
       }
     }

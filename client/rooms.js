@@ -96,6 +96,13 @@ function renderRoomConsole() {
         flag.textContent = "asks for help";
         row.append(flag, button("Done", () => state.connection?.clearHelp(p.id), "clear-help"));
       }
+      if (p.role === "peer-leader" && id !== "main") {
+        row.append(
+          leader
+            ? button("Not leader", () => state.connection?.setLeader(id, null), "unset-leader")
+            : button("Make leader", () => state.connection?.setLeader(id, p.id), "set-leader"),
+        );
+      }
       if (p.id !== state.myId && p.role !== "therapist" && p.role !== "co-facilitator") {
         row.append(moveSelect(p));
       }
