@@ -11,6 +11,8 @@ from .events import (
     BreakoutsClosed,
     BreakoutsOpened,
     CameraStopped,
+    CaptionConsentChanged,
+    CaptionsChanged,
     ChatSettingChanged,
     Event,
     LockChanged,
@@ -76,6 +78,11 @@ def audit_entry(event: Event) -> AuditEntry | None:
             return AuditEntry("move", by.id, p.id, p.room)
         case BreakoutsOpened(by=by):
             return AuditEntry("breakouts-open", by.id, None)
+        case CaptionsChanged(enabled=enabled, transcript=transcript, by=by):
+            detail = "transcript" if transcript else ""
+            return AuditEntry("captions-on" if enabled else "captions-off", by.id, None, detail)
+        case CaptionConsentChanged(participant_id=pid, declined=declined):
+            return AuditEntry("captions-declined" if declined else "captions-accepted", pid, pid)
         case BreakoutsClosed(reason=reason, by=by):
             return AuditEntry("breakouts-close", by.id if by else None, None, reason)
     return None

@@ -245,6 +245,23 @@ class HelpRequested:
     at: float
 
 
+@dataclass(frozen=True)
+class CaptionsChanged:
+    """A facilitator switched captions (or keeping a transcript) on or off."""
+
+    enabled: bool
+    transcript: bool
+    by: Actor
+
+
+@dataclass(frozen=True)
+class CaptionConsentChanged:
+    """A participant declined captioning of their speech, or accepted it again."""
+
+    participant_id: str
+    declined: bool
+
+
 Event = (
     ParticipantJoined
     | ParticipantWaiting
@@ -274,4 +291,6 @@ Event = (
     | BreakoutWarning
     | BreakoutBroadcast
     | HelpRequested
+    | CaptionsChanged
+    | CaptionConsentChanged
 )

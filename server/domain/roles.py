@@ -53,6 +53,8 @@ class Action(StrEnum):
     ASK_FOR_HELP = "ask the facilitators for help in a breakout room"
     CHOOSE_OWN_ROOM = "choose their own breakout room, when allowed"
     MODERATE_LED_ROOM = "mute or ask to unmute in the breakout room they lead"
+    MANAGE_CAPTIONS = "switch captions (and keeping a transcript) on or off"
+    SEND_CAPTIONS = "send caption text (a captioning service)"
 
 
 FACILITATORS = frozenset({Role.THERAPIST, Role.CO_FACILITATOR})
@@ -80,6 +82,7 @@ _MODERATION = frozenset(
         Action.VISIT_ROOMS,
         Action.SEE_HELP_REQUESTS,
         Action.MODERATE_LED_ROOM,
+        Action.MANAGE_CAPTIONS,
     }
 )
 _MEMBER = frozenset(
@@ -98,15 +101,16 @@ _MEMBER = frozenset(
 )
 
 _ALLOWED: dict[Role, frozenset[Action]] = {
-    Role.THERAPIST: frozenset(Action),
-    Role.CO_FACILITATOR: frozenset(Action) - {Action.END_SESSION},
+    Role.THERAPIST: frozenset(Action) - {Action.SEND_CAPTIONS},
+    Role.CO_FACILITATOR: frozenset(Action) - {Action.END_SESSION, Action.SEND_CAPTIONS},
     # A peer leader moderates only the breakout room they lead.
     Role.PEER_LEADER: _MEMBER | {Action.MODERATE_LED_ROOM},
     Role.PATIENT: _MEMBER,
     # An observer watches and listens; everyone is told one is present.
     Role.OBSERVER: frozenset({Action.JOIN}),
-    # A captioner is a service: it never joins the call as a person.
-    Role.CAPTIONER: frozenset(),
+    # A captioner is a service: it never joins the call as a person; it hears the
+    # consenting speakers and sends caption text back.
+    Role.CAPTIONER: frozenset({Action.SEND_CAPTIONS}),
 }
 
 

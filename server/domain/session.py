@@ -7,6 +7,7 @@ from typing import Any
 
 from .breakout_rooms import BreakoutRooms
 from .breakouts import Breakouts
+from .captioning import Captioning
 from .errors import NotPermitted, UserError
 from .events import (
     BreakRequested,
@@ -37,7 +38,7 @@ MEDIA_STATES = ("live", "off")
 CHAT_TARGETS = ("room", "facilitators")
 
 
-class Session(BreakoutRooms, ScreenSharing):
+class Session(BreakoutRooms, ScreenSharing, Captioning):
     """One group session: arriving and leaving, the waiting room, moderation, chat and
     tracks here; screen sharing and breakout rooms in their own modules."""
 
@@ -301,6 +302,9 @@ class Session(BreakoutRooms, ScreenSharing):
             "share_rights": sorted(self._share_rights),
             "presented_s": dict(self._presented_s),
             "breakouts": self.breakouts.to_record(),
+            "captions_on": self.captions_on,
+            "transcript_on": self.transcript_on,
+            "caption_declined": sorted(self._caption_declined),
             "participants": [p.to_record() for p in self._participants.values()],
         }
 
@@ -320,6 +324,9 @@ class Session(BreakoutRooms, ScreenSharing):
         session._share_rights = set(record.get("share_rights", []))
         session._presented_s = dict(record.get("presented_s", {}))
         session.breakouts = Breakouts.from_record(record.get("breakouts"))
+        session.captions_on = bool(record.get("captions_on", False))
+        session.transcript_on = bool(record.get("transcript_on", False))
+        session._caption_declined = set(record.get("caption_declined", []))
         for p in record["participants"]:
             session._participants[p["id"]] = Participant.from_record(p)
         return session

@@ -51,6 +51,9 @@ class SessionState:
     _presenting_since: dict[str, float] = field(default_factory=dict)
     _presented_s: dict[str, float] = field(default_factory=dict)
     breakouts: Breakouts = field(default_factory=Breakouts)
+    captions_on: bool = False
+    transcript_on: bool = False
+    _caption_declined: set[str] = field(default_factory=set)
 
     # -- queries -------------------------------------------------------------
 

@@ -101,9 +101,13 @@ ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
     Action.ASK_FOR_HELP: lambda s, role: s.request_help(ACTOR, NOW),
     Action.CHOOSE_OWN_ROOM: lambda s, role: s.choose_room(ACTOR, "r2"),
     Action.MODERATE_LED_ROOM: lambda s, role: s.mute(ACTOR, TARGET),
+    Action.MANAGE_CAPTIONS: lambda s, role: s.set_captions(ACTOR, True, False),
 }
 # Seeing things is enforced where events are presented (tests/integration).
 PRESENTATION_ONLY = {Action.SEE_WAITING_ROOM, Action.SEE_HANDS, Action.SEE_BREAK_SIGNALS}
+# A captioner is a connection, never a participant: signaling enforces it
+# (tests/integration/test_captions.py).
+PRESENTATION_ONLY |= {Action.SEND_CAPTIONS}
 
 
 def test_every_action_is_attempted_or_presentation_only() -> None:
