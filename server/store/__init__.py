@@ -32,5 +32,23 @@ class SessionStore(Protocol):
     async def purge_audit(self, older_than: float) -> int:
         """Drop audit records older than `older_than` (epoch s); how many went."""
 
+    async def save_kept(
+        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+    ) -> None:
+        """Keep one record of `kind` for a session (e.g. its speaking ledger) until
+        `expires_at` (epoch s): the retention setting of that kind of data."""
+
+    async def load_kept(self, kind: str, session_id: str, now: float) -> dict[str, Any] | None:
+        """The kept record, or None if there is none or it has expired."""
+
+    async def append_kept(
+        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+    ) -> None:
+        """Add a record to a session's list of `kind` (e.g. transcript lines); the list
+        lasts until `expires_at` of its latest record."""
+
+    async def read_kept(self, kind: str, session_id: str, now: float) -> list[dict[str, Any]]:
+        """The list, oldest first (empty if there is none or it has expired)."""
+
     async def close(self) -> None:
         """Release connections."""

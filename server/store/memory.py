@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from . import AuditRecord, SessionRecord
 
@@ -13,6 +14,9 @@ class MemoryStore:
     def __init__(self) -> None:
         self._sessions: dict[str, SessionRecord] = {}
         self._audit: dict[str, list[AuditRecord]] = {}
+        # (kind, session) -> (expires_at, record or list of records)
+        self._kept: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._kept_lists: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
 
     async def save_session(self, record: SessionRecord) -> None:
         """Create or replace a session's record."""
@@ -47,6 +51,40 @@ class MemoryStore:
             dropped += len(records) - len(kept)
             self._audit[session_id] = kept
         return dropped
+
+    async def save_kept(
+        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+    ) -> None:
+        """Keep one record until `expires_at`."""
+        self._kept[kind, session_id] = (expires_at, copy.deepcopy(record))
+
+    async def load_kept(self, kind: str, session_id: str, now: float) -> dict[str, Any] | None:
+        """The kept record, unless expired (then it is dropped)."""
+        kept = self._kept.get((kind, session_id))
+        if kept is None:
+            return None
+        if kept[0] <= now:
+            del self._kept[kind, session_id]
+            return None
+        return copy.deepcopy(kept[1])
+
+    async def append_kept(
+        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+    ) -> None:
+        """Add to the list; it lasts until `expires_at`."""
+        _, records = self._kept_lists.get((kind, session_id), (0.0, []))
+        records.append(copy.deepcopy(record))
+        self._kept_lists[kind, session_id] = (expires_at, records)
+
+    async def read_kept(self, kind: str, session_id: str, now: float) -> list[dict[str, Any]]:
+        """The list, oldest first, unless expired."""
+        kept = self._kept_lists.get((kind, session_id))
+        if kept is None:
+            return []
+        if kept[0] <= now:
+            del self._kept_lists[kind, session_id]
+            return []
+        return copy.deepcopy(kept[1])
 
     async def close(self) -> None:
         """Nothing to release."""

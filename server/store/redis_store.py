@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import time
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -71,6 +73,36 @@ class RedisStore:
                 await self._redis.lpop(key)
                 dropped += 1
         return dropped
+
+    async def save_kept(
+        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+    ) -> None:
+        """`peercircle:kept:<kind>:<id>`, expiring at `expires_at` (Redis drops it)."""
+        key = f"{PREFIX}kept:{kind}:{session_id}"
+        await self._redis.set(key, json.dumps(record), exat=max(1, math.ceil(expires_at)))
+
+    async def load_kept(self, kind: str, session_id: str, now: float) -> dict[str, Any] | None:
+        """The kept record, or None."""
+        raw = await self._redis.get(f"{PREFIX}kept:{kind}:{session_id}")
+        if raw is None:
+            return None
+        record: dict[str, Any] = json.loads(raw)
+        return record
+
+    async def append_kept(
+        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+    ) -> None:
+        """A Redis list, expiring at `expires_at`."""
+        key = f"{PREFIX}kept-list:{kind}:{session_id}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, json.dumps(record))
+            pipe.expireat(key, max(1, math.ceil(expires_at)))
+            await pipe.execute()
+
+    async def read_kept(self, kind: str, session_id: str, now: float) -> list[dict[str, Any]]:
+        """The list, oldest first."""
+        raw = await self._redis.lrange(f"{PREFIX}kept-list:{kind}:{session_id}", 0, -1)
+        return [json.loads(item) for item in raw]
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -130,3 +132,37 @@ async def test_two_redis_stores_share_one_database(redis_server: RedisServer) ->
     finally:
         await first.close()
         await second.close()
+
+
+async def test_kept_records_and_lists_come_back_until_they_expire(store: SessionStore) -> None:
+    now = time.time()
+    later = now + 3600
+    await store.save_kept("speaking", "s_1", {"talk": {"p_a": 12.5}}, later)
+    await store.save_kept("speaking", "s_1", {"talk": {"p_a": 13.0}}, later)
+    assert await store.load_kept("speaking", "s_1", now) == {"talk": {"p_a": 13.0}}
+    assert await store.load_kept("speaking", "s_2", now) is None
+    for line in ("hello", "see you Thursday"):
+        await store.append_kept("transcript", "s_1", {"text": line}, later)
+    assert [r["text"] for r in await store.read_kept("transcript", "s_1", now)] == [
+        "hello",
+        "see you Thursday",
+    ]
+    assert await store.read_kept("transcript", "s_2", now) == []
+
+
+async def test_kept_records_expire(store: SessionStore) -> None:
+    soon = time.time() + 1.0
+    await store.save_kept("speaking", "s_1", {"x": 1}, soon)
+    await store.append_kept("transcript", "s_1", {"text": "hi"}, soon)
+    assert await store.load_kept("speaking", "s_1", time.time()) is not None
+
+    async def gone() -> bool:
+        now = time.time()
+        record = await store.load_kept("speaking", "s_1", now)
+        lines = await store.read_kept("transcript", "s_1", now)
+        return record is None and lines == []
+
+    deadline = time.monotonic() + 10
+    while not await gone():
+        assert time.monotonic() < deadline, "kept records did not expire"
+        await asyncio.sleep(0.2)

@@ -1,0 +1,233 @@
+"""Live captions for sessions: one engine per session while its captions are on.
+
+Consent is decided by the session (`Session.captioned()`); this service only acts on
+it: it asks the media plane for PCM of exactly those speakers, lets exactly them
+through the pipeline, and drops their audio the moment they are no longer captioned.
+Caption text is shown live; it is kept only when the session enables a transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .captions.engine import CaptionEngine, load_engine
+from .captions.external import ExternalCaptionEngine
+from .captions.model import AudioFrame, CaptionEvent, EngineState, EngineStatus
+from .captions.pipeline import CaptionPipeline
+from .captions.settings import CaptionSettings
+from .domain.errors import NotPermitted
+from .domain.events import Event, ParticipantLeft, SessionEnded
+from .domain.session import Session
+from .store import SessionStore
+
+log = logging.getLogger(__name__)
+
+# event, body, socket.io room
+Emit = Callable[[str, dict[str, Any], str], Awaitable[None]]
+AudioSender = Callable[[dict[str, object]], Awaitable[None]]
+IDLE_EVERY_S = 0.2
+
+
+@dataclass
+class SessionCaptions:
+    """One session's engine, pipeline and the speakers it may hear."""
+
+    engine: CaptionEngine
+    pipeline: CaptionPipeline
+    captioned: frozenset[str] = frozenset()
+    names: dict[str, str] = field(default_factory=dict)
+    status: EngineStatus | None = None
+
+
+class CaptionService:
+    """Host listener and media-frame sink for captions, across this process's sessions."""
+
+    def __init__(
+        self,
+        settings: CaptionSettings,
+        store: SessionStore,
+        capture: Callable[[str, bool], None],
+        emit: Emit,
+        channel: Callable[[str, str], str],
+        everyone: Callable[[str], str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._capture = capture
+        self._emit = emit
+        self._channel = channel
+        self._everyone = everyone
+        self._clock = clock
+        self._sessions: dict[str, SessionCaptions] = {}
+        self._captioners: dict[str, AudioSender] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._idle: asyncio.Task[None] | None = None
+
+    # -- session events ------------------------------------------------------------
+
+    async def on_events(self, session: Session, events: list[Event]) -> None:
+        """Keep engines, capture and consent in line with the session."""
+        for event in events:
+            if isinstance(event, ParticipantLeft):
+                state = self._sessions.get(session.id)
+                if state is not None:
+                    state.pipeline.leave(event.participant_id)
+        ended = any(isinstance(e, SessionEnded) for e in events)
+        state = self._sessions.get(session.id)
+        if state is None and session.captions_on and not ended:
+            state = await self._start(session)
+        if state is None:
+            return
+        state.names = {p.id: p.name for p in session.participants()}
+        wanted = frozenset() if ended or not session.captions_on else session.captioned()
+        for pid in wanted - state.captioned:
+            self._capture(pid, True)
+            state.pipeline.allow(pid)
+        for pid in state.captioned - wanted:
+            # Declined, muted, gone or captions off: their audio stops here and what of
+            # it still waits for the engine is dropped.
+            state.pipeline.forbid(pid)
+            self._capture(pid, False)
+        state.captioned = wanted
+        if ended or not session.captions_on:
+            await self._stop(session.id)
+
+    async def _start(self, session: Session) -> SessionCaptions | None:
+        try:
+            engine = load_engine(self._settings)
+        except (ValueError, ImportError) as error:
+            log.warning("caption engine %r unavailable: %s", self._settings.engine, error)
+            await self._status(
+                session.id,
+                EngineStatus(
+                    self._settings.engine,
+                    EngineState.OFF,
+                    "no caption engine is available on this server",
+                ),
+            )
+            return None
+        state = SessionCaptions(engine, CaptionPipeline.for_settings(engine, self._settings))
+        self._sessions[session.id] = state
+        if isinstance(engine, ExternalCaptionEngine) and session.id in self._captioners:
+            engine.attach(self._captioners[session.id])
+        await engine.start(lambda output: self._on_output(session.id, output))
+        if engine.name == "none":
+            await self._status(
+                session.id,
+                EngineStatus(
+                    "none", EngineState.OFF, "this server has no caption engine configured"
+                ),
+            )
+        if self._idle is None or self._idle.done():
+            self._idle = asyncio.ensure_future(self._idle_loop())
+        return state
+
+    async def _stop(self, session_id: str) -> None:
+        state = self._sessions.pop(session_id, None)
+        if state is None:
+            return
+        for pid in state.captioned:
+            state.pipeline.forbid(pid)
+            self._capture(pid, False)
+        with contextlib.suppress(Exception):
+            await state.engine.close()
+
+    # -- audio in ------------------------------------------------------------------
+
+    def on_frames(
+        self, session_id: str, participant_id: str, room: str, frames: Sequence[AudioFrame]
+    ) -> None:
+        """Frames of one mic (with PCM only for captioned speakers)."""
+        state = self._sessions.get(session_id)
+        if state is None or participant_id not in state.captioned:
+            return
+        state.pipeline.feed(room, participant_id, frames)
+
+    async def _idle_loop(self) -> None:
+        while self._sessions:
+            await asyncio.sleep(IDLE_EVERY_S)
+            now = self._clock()
+            for state in list(self._sessions.values()):
+                state.pipeline.idle(now)
+
+    # -- captions out ----------------------------------------------------------------
+
+    def _on_output(self, session_id: str, output: CaptionEvent | EngineStatus) -> None:
+        if isinstance(output, EngineStatus):
+            self._background(self._status(session_id, output))
+        else:
+            self._background(self._caption(session_id, output))
+
+    async def _caption(self, session_id: str, event: CaptionEvent) -> None:
+        state = self._sessions.get(session_id)
+        if state is None or event.speaker not in state.captioned:
+            return  # declined or left while the engine was busy: never shown
+        body: dict[str, Any] = {
+            "utterance": event.utterance_id,
+            "speaker": event.speaker,
+            "name": state.names.get(event.speaker, ""),
+            "room": event.room,
+            "text": event.text,
+            "final": event.final,
+            "replaces": list(event.replaces),
+        }
+        await self._emit("caption", body, self._channel(session_id, event.room))
+
+    async def _status(self, session_id: str, status: EngineStatus) -> None:
+        state = self._sessions.get(session_id)
+        if state is not None:
+            state.status = status
+        body = {"engine": status.engine, "state": status.state.value, "reason": status.reason}
+        await self._emit("captions-status", body, self._everyone(session_id))
+
+    # -- an external captioner ---------------------------------------------------------
+
+    def attach_captioner(self, session_id: str, send: AudioSender) -> None:
+        """A captioner service connected for this session."""
+        self._captioners[session_id] = send
+        state = self._sessions.get(session_id)
+        if state is not None and isinstance(state.engine, ExternalCaptionEngine):
+            state.engine.attach(send)
+
+    def detach_captioner(self, session_id: str) -> None:
+        """The captioner went away; audio for it is dropped until one comes back."""
+        self._captioners.pop(session_id, None)
+        state = self._sessions.get(session_id)
+        if state is not None and isinstance(state.engine, ExternalCaptionEngine):
+            state.engine.detach()
+
+    def receive_caption(self, session_id: str, message: Mapping[str, object]) -> None:
+        """`caption-text` from the session's captioner (ProtocolError/NotPermitted)."""
+        state = self._sessions.get(session_id)
+        if state is None or not isinstance(state.engine, ExternalCaptionEngine):
+            raise NotPermitted("this session is not asking for captions from a captioner")
+        state.engine.receive(message)
+
+    # -- life ----------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, float]:
+        """Engine counters summed over sessions, for /api/metrics."""
+        totals: dict[str, float] = {"caption_sessions": len(self._sessions)}
+        for state in self._sessions.values():
+            for key, value in state.engine.metrics().as_dict().items():
+                totals[f"captions_{key}"] = totals.get(f"captions_{key}", 0) + value
+        return totals
+
+    def _background(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Stop every engine."""
+        for session_id in list(self._sessions):
+            await self._stop(session_id)
+        if self._idle is not None:
+            self._idle.cancel()
