@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -15,7 +16,10 @@ from media.server import MediaServer
 
 from .api import AdminApi
 from .bridge import MediaBridge
+from .captioning import CaptionService
+from .captions.settings import caption_settings
 from .config import Settings
+from .connections import call_room, room_channel
 from .host import EventListener, SessionRegistry
 from .signaling import Signaling
 from .store import SessionStore
@@ -84,10 +88,24 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         logger=False,
         engineio_logger=False,
     )
-    signaling = Signaling(sio, registry, bridge, signer, settings)
+
+    async def emit(event: str, body: dict[str, Any], to: str) -> None:
+        await sio.emit(event, body, to=to)
+
+    captions = CaptionService(
+        caption_settings(),
+        store,
+        media.capture_audio,
+        emit,
+        channel=room_channel,
+        everyone=call_room,
+        transcript_retention_s=settings.transcript_retention_days * 86400,
+    )
+    signaling = Signaling(sio, registry, bridge, signer, settings, captions)
     bridge.attach(media, signaling.send_offer, signaling.restart_media)
+    bridge.captions = captions
     # Present first, so clients hear of a change before media follows it.
-    listeners += [signaling.presenter.present, bridge.on_events]
+    listeners += [signaling.presenter.present, bridge.on_events, captions.on_events]
 
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     app[SETTINGS] = settings
@@ -98,8 +116,8 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     app[STORE] = store
     sio.attach(app)
 
-    def metrics() -> dict[str, int]:
-        return media.stats() | {"connections": signaling.connection_count()}
+    def metrics() -> dict[str, float]:
+        return media.stats() | captions.metrics() | {"connections": signaling.connection_count()}
 
     api = AdminApi(settings, registry, signer, metrics, store)
     app.add_routes(api.routes())
@@ -123,6 +141,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
 
     async def shutdown(app: web.Application) -> None:
         registry.close()
+        await captions.close()
         await media.close()
         await store.close()
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from media.plan import SubscriptionPlan
 from media.server import MediaServer
 
+from .captioning import CaptionService
 from .domain.errors import PeerCircleError
 from .domain.events import Event, ParticipantLeft, SessionEnded, ShareEnded
 from .domain.model import Source
@@ -33,6 +34,7 @@ class MediaBridge:
         self.send_offer: OfferSink = lambda peer_id, offer: None
         self.restart_media: Callable[[str], None] = lambda peer_id: None
         self._peer_session: dict[str, str] = {}
+        self.captions: CaptionService | None = None
         self._tasks: set[asyncio.Future[None]] = set()
 
     def attach(

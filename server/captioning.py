@@ -41,6 +41,7 @@ class SessionCaptions:
     engine: CaptionEngine
     pipeline: CaptionPipeline
     captioned: frozenset[str] = frozenset()
+    transcript: bool = False
     names: dict[str, str] = field(default_factory=dict)
     status: EngineStatus | None = None
 
@@ -56,9 +57,11 @@ class CaptionService:
         emit: Emit,
         channel: Callable[[str, str], str],
         everyone: Callable[[str], str],
+        transcript_retention_s: float = 30 * 86400,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
+        self._transcript_retention_s = transcript_retention_s
         self._store = store
         self._capture = capture
         self._emit = emit
@@ -86,6 +89,7 @@ class CaptionService:
         if state is None:
             return
         state.names = {p.id: p.name for p in session.participants()}
+        state.transcript = session.transcript_on
         wanted = frozenset() if ended or not session.captions_on else session.captioned()
         for pid in wanted - state.captioned:
             self._capture(pid, True)
@@ -179,6 +183,11 @@ class CaptionService:
             "replaces": list(event.replaces),
         }
         await self._emit("caption", body, self._channel(session_id, event.room))
+        if event.final and state.transcript:
+            line = {k: body[k] for k in ("utterance", "speaker", "room", "text")}
+            line["at"] = round(self._clock(), 3)
+            expires = self._clock() + self._transcript_retention_s
+            await self._store.append_kept("transcript", session_id, line, expires)
 
     async def _status(self, session_id: str, status: EngineStatus) -> None:
         state = self._sessions.get(session_id)

@@ -31,6 +31,10 @@ class Settings:
     ping_timeout_s: float = 5.0
     max_participants: int = 30
     audit_retention_days: float = 365.0
+    # Caption text kept (only when a session enables a transcript) and speaking
+    # statistics (the ledger and the report) are dropped after these many days.
+    transcript_retention_days: float = 30.0
+    stats_retention_days: float = 30.0
     demo: bool = False
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -83,6 +87,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("MAX_PARTICIPANTS", int),
         ("RECONNECT_GRACE_S", float),
         ("AUDIT_RETENTION_DAYS", float),
+        ("TRANSCRIPT_RETENTION_DAYS", float),
+        ("STATS_RETENTION_DAYS", float),
         ("PING_INTERVAL_S", float),
         ("PING_TIMEOUT_S", float),
     ):

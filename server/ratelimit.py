@@ -43,6 +43,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "share-start": (5, 0.5),
     "breakout-help": (2, 0.05),
     "breakout-choose": (5, 0.5),
+    "caption-text": (40, 20.0),
+    "caption-consent": (5, 0.5),
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import socketio
 
 from .bridge import MediaBridge
+from .captioning import CaptionService
 from .config import Settings
 from .connections import (
     Connection,
@@ -29,7 +30,7 @@ from .domain.errors import (
     UserError,
 )
 from .domain.model import Presence
-from .domain.roles import Action, may
+from .domain.roles import Action, Role, may
 from .domain.session import ENTRY_REFUSALS, Session
 from .host import Command, SessionHost, SessionRegistry
 from .presenter import (
@@ -41,10 +42,11 @@ from .presenter import (
     waiting_room,
 )
 from .signaling_rooms import BreakoutHandlers
-from .tokens import TokenRefused, TokenSigner
+from .tokens import JoinGrant, TokenRefused, TokenSigner
 from .wire import (
     PROTOCOL_VERSION,
     parse_answer,
+    parse_captions,
     parse_chat,
     parse_deny,
     parse_empty,
@@ -62,6 +64,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[["Signaling", Connection, Any], Awaitable[None]]
 # Events a participant in the waiting room may send.
 WAITING_ROOM_EVENTS = frozenset({"join", "leave"})
+# Events a captioner service may send.
+CAPTIONER_EVENTS = frozenset({"caption-text"})
 
 
 class Signaling(BreakoutHandlers):
@@ -74,8 +78,10 @@ class Signaling(BreakoutHandlers):
         bridge: MediaBridge,
         signer: TokenSigner,
         settings: Settings,
+        captions: CaptionService,
     ) -> None:
         self._sio = sio
+        self.captions = captions
         self._registry = registry
         self._bridge = bridge
         self._signer = signer
@@ -105,6 +111,9 @@ class Signaling(BreakoutHandlers):
             refusal = host.session.entry_refusal(grant.participant_id)
             if refusal is not None:
                 raise TokenRefused(refusal, ENTRY_REFUSALS[refusal])
+            if grant.role is Role.CAPTIONER:
+                self._attach_captioner(sid, grant)
+                return
             if not may(grant.role, Action.JOIN):
                 raise TokenRefused("not_permitted", "this token cannot join the call")
             others = [p for p in host.session.participants() if p.id != grant.participant_id]
@@ -117,8 +126,24 @@ class Signaling(BreakoutHandlers):
             ) from None
         self.connections.add(Connection(sid, grant))
 
+    def _attach_captioner(self, sid: str, grant: JoinGrant) -> None:
+        """A captioning service: it never joins the call; it gets the audio of the
+        session's consenting speakers and sends caption text back."""
+        conn = Connection(sid, grant)
+        self.connections.add(conn)
+
+        async def send(message: dict[str, object]) -> None:
+            await self._sio.emit("caption-audio", message, to=sid)
+
+        self.captions.attach_captioner(grant.session_id, send)
+        log.info("captioner connected for session %s", grant.session_id)
+
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         conn = self.connections.get(sid)
+        if conn is not None and conn.grant.role is Role.CAPTIONER:
+            self.connections.remove(sid)
+            self.captions.detach_captioner(conn.session_id)
+            return
         current = conn is not None and self.connections.is_current(conn)
         self.connections.remove(sid)
         if conn is None or not conn.joined or not current:
@@ -161,6 +186,12 @@ class Signaling(BreakoutHandlers):
             if conn is None:
                 return
             try:
+                if conn.grant.role is Role.CAPTIONER:
+                    if event not in CAPTIONER_EVENTS:
+                        raise NotPermitted("a captioner only sends caption text")
+                    conn.limits.check(event)
+                    await handler(self, conn, data)
+                    return
                 if event != "join" and not conn.joined:
                     raise UserError("send join first")
                 if event not in WAITING_ROOM_EVENTS and not conn.in_call:
@@ -383,6 +414,29 @@ class Signaling(BreakoutHandlers):
         parse_empty(data)
         self._bridge.stop_screen(conn.participant_id)
 
+    # -- captions ------------------------------------------------------------------
+
+    async def set_captions(self, conn: Connection, data: Any) -> None:
+        """`captions`: a facilitator switches captions (and a transcript) on or off."""
+        body = parse_captions(data)
+        await self._run(
+            conn,
+            lambda s, now: s.set_captions(conn.participant_id, body.enabled, body.transcript),
+        )
+
+    async def caption_consent(self, conn: Connection, data: Any) -> None:
+        """`caption-consent`: decline (or accept again) captioning of one's speech."""
+        declined = parse_flag(data, "declined")
+        await self._run(conn, lambda s, now: s.set_caption_consent(conn.participant_id, declined))
+
+    async def caption_text(self, conn: Connection, data: Any) -> None:
+        """`caption-text`: a captioner's text for an utterance it was sent."""
+        if not may(conn.grant.role, Action.SEND_CAPTIONS):
+            raise NotPermitted("only a captioning service sends caption text")
+        if not isinstance(data, dict):
+            raise ProtocolError("payload: must be an object")
+        self.captions.receive_caption(conn.session_id, data)
+
     # -- presenting ----------------------------------------------------------------------
 
     def _welcome(self, session: Session, conn: Connection) -> dict[str, Any]:
@@ -456,6 +510,9 @@ _HANDLERS: dict[str, Handler] = {
     "share-start": Signaling.share_start,
     "share-policy": Signaling.share_policy,
     "share-stop": Signaling.share_stop,
+    "captions": Signaling.set_captions,
+    "caption-consent": Signaling.caption_consent,
+    "caption-text": Signaling.caption_text,
     "breakout-rooms": Signaling.breakout_rooms,
     "breakout-assign": Signaling.breakout_assign,
     "breakout-move": Signaling.breakout_move,

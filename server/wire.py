@@ -207,3 +207,20 @@ def parse_share_policy(payload: Any) -> str:
     if policy not in ("replace", "wait"):
         raise ProtocolError("policy: must be 'replace' or 'wait'")
     return str(policy)
+
+
+@dataclass(frozen=True)
+class Captions:
+    """`captions`: on or off, and whether final text is kept as a transcript."""
+
+    enabled: bool
+    transcript: bool
+
+
+def parse_captions(payload: Any) -> Captions:
+    """Parse `captions`: {"enabled": bool, "transcript"?: bool}."""
+    body = expect_object(payload, {"enabled", "transcript"})
+    enabled, transcript = body.get("enabled"), body.get("transcript", False)
+    if not isinstance(enabled, bool) or not isinstance(transcript, bool):
+        raise ProtocolError("enabled, transcript: must be true or false")
+    return Captions(enabled, transcript)
