@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import pytest_asyncio
+from aiortc import MediaStreamTrack
 
 from media.plan import SubscriptionPlan
 from media.server import MediaServer
@@ -52,12 +53,12 @@ class Plane:
         self.server = MediaServer(self.recorder, audio_executor=executor)
         self.peers: list[DirectPeer] = []
 
-    async def peer(self, peer_id: str, **publish: object) -> DirectPeer:
-        peer = DirectPeer(self.server, self.recorder, peer_id, dict(publish))  # type: ignore[arg-type]
+    async def peer(self, peer_id: str, **publish: MediaStreamTrack) -> DirectPeer:
+        peer = DirectPeer(self.server, self.recorder, peer_id, publish)
         self.peers.append(peer)
         await peer.open()
-        for source in publish:
-            await self.recorder.until(lambda s=source: (peer_id, s) in self.recorder.published)
+        wanted = {(peer_id, source) for source in publish}
+        await self.recorder.until(lambda: wanted <= self.recorder.published.keys())
         return peer
 
     def mic_of(self, peer_id: str) -> str:
