@@ -105,7 +105,7 @@ class AudioTap:
         self._mics.add(mic)
         if self._flush_handle is None:
             self._loop = asyncio.get_running_loop()
-            self._flush_handle = self._loop.call_later(BATCH_S, self._flush)
+            self._flush_handle = self._loop.call_later(BATCH_S, self._on_timer)
         return mic
 
     def close_mic(self, mic: MicTap) -> None:
@@ -128,8 +128,17 @@ class AudioTap:
         """Whether `peer_id`'s frames carry PCM."""
         return peer_id in self._capture
 
-    def _flush(self) -> None:
-        """Hand every mic's packets since the last flush to the worker, one batch each."""
+    def _on_timer(self) -> None:
+        self.flush()
+        if not self._mics:
+            self._flush_handle = None
+            return
+        assert self._loop is not None
+        self._flush_handle = self._loop.call_later(BATCH_S, self._on_timer)
+
+    def flush(self) -> None:
+        """Hand every mic's packets since the last flush to the worker, one batch each
+        (a timer does this every BATCH_S)."""
         for mic in self._mics:
             if not mic.pending:
                 continue
@@ -140,11 +149,6 @@ class AudioTap:
                 continue
             self._queued += 1
             self._submit((mic, batch))
-        if not self._mics:
-            self._flush_handle = None
-            return
-        assert self._loop is not None
-        self._flush_handle = self._loop.call_later(BATCH_S, self._flush)
 
     def _submit(self, job: _Job) -> None:
         if self._executor is None:

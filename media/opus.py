@@ -25,14 +25,20 @@ class OpusError(Exception):
     """libopus refused a packet or could not make a decoder."""
 
 
+def bundled_library() -> Path | None:
+    """The libopus PyAV's wheel ships (auditwheel renames it), if any."""
+    bundled = Path(av.__file__).resolve().parent.parent / "av.libs"
+    return next(iter(sorted(bundled.glob("libopus*.so*"))), None)
+
+
 def _find_library() -> str:
     system = ctypes.util.find_library("opus")
     if system is not None:
         return system
-    bundled = Path(av.__file__).resolve().parent.parent / "av.libs"
-    for candidate in sorted(bundled.glob("libopus*.so*")):
-        return str(candidate)
-    raise OpusError("no libopus: neither the system's nor PyAV's bundled copy")
+    bundled = bundled_library()
+    if bundled is None:
+        raise OpusError("no libopus: neither the system's nor PyAV's bundled copy")
+    return str(bundled)
 
 
 _lib: ctypes.CDLL | None = None

@@ -3,10 +3,12 @@ ordering, duplicates, wrap-around, restarts, DTX and garbage."""
 
 from __future__ import annotations
 
+import ctypes
 import random
 
 import pytest
 
+from media.opus import bundled_library
 from media.vad import MicStream, StreamCounters, TapPacket
 from media.voice import FRAME_S, SILENCE_DBFS, VoiceFrame
 from tests.support.audio import PACKET_SAMPLES, RATE, encode_opus, silence, speak, voiced_seconds
@@ -137,3 +139,12 @@ def test_pcm_only_when_captured(packets: list[bytes]) -> None:
     assert all(f.pcm is None for f in off)
     assert on and all(f.pcm is not None and len(f.pcm) == 960 for f in on)
     assert RATE == 48_000
+
+
+def test_pyavs_bundled_libopus_is_there_for_hosts_without_one() -> None:
+    # The Docker image (python:3.11-slim) has no system libopus: the tap falls back
+    # on the copy in PyAV's wheel. A PyAV upgrade that stops shipping it fails here.
+    path = bundled_library()
+    assert path is not None, "PyAV's wheel no longer ships libopus (av.libs/)"
+    lib = ctypes.CDLL(str(path))
+    assert lib.opus_decoder_create and lib.opus_decode and lib.opus_decoder_ctl
