@@ -143,12 +143,17 @@ class AudioTap:
             if not mic.pending:
                 continue
             batch, mic.pending = mic.pending, []
-            if self._queued - self._done >= MAX_QUEUED_BATCHES:
+            if self.backlog >= MAX_QUEUED_BATCHES:
                 # The worker is behind: this audio counts as silence (a gap).
                 self.packets_dropped += len(batch)
                 continue
             self._queued += 1
             self._submit((mic, batch))
+
+    @property
+    def backlog(self) -> int:
+        """Batches handed to the worker and not yet decoded."""
+        return self._queued - self._done
 
     def _submit(self, job: _Job) -> None:
         if self._executor is None:
@@ -210,6 +215,7 @@ class AudioTap:
             "voice_frames": counters.frames,
             "tap_packets": counters.packets,
             "tap_packets_dropped": self.packets_dropped,
+            "tap_backlog": self.backlog,
             "tap_packets_late": counters.late,
             "tap_packets_dtx": counters.dtx,
             "tap_packets_undecodable": counters.undecodable,
