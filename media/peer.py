@@ -24,6 +24,7 @@ from .aiortc_hooks import (
     request_keyframe,
     tap_rtp_packets,
 )
+from .audio_tap import AudioTap
 from .plan import MediaListener
 from .tracks import ForwardSlot, PublishedTrack
 
@@ -57,9 +58,11 @@ class MediaPeer:
         publish: list[str],
         ice_servers: list[RTCIceServer],
         listener: MediaListener,
+        audio_tap: AudioTap | None = None,
     ) -> None:
         self.id = peer_id
         self._listener = listener
+        self._audio_tap = audio_tap
         # max-bundle: one transport for every m-line. With aiortc's default
         # (balanced), transceivers created before the first answer keep a per-kind
         # transport that BUNDLE then discards, and their senders never start.
@@ -92,9 +95,14 @@ class MediaPeer:
         transceiver = self._pc.addTransceiver(kind, direction="recvonly")
         _prefer_codecs(transceiver)
         receiver = transceiver.receiver
-        track = PublishedTrack(
-            f"t_{secrets.token_hex(6)}", kind, lambda ssrc: request_keyframe(receiver, ssrc)
+        track_id = f"t_{secrets.token_hex(6)}"
+        # Only mics are decoded (once each, whatever their subscriber count).
+        tap = (
+            self._audio_tap.open_mic(self.id, track_id)
+            if source == "mic" and self._audio_tap is not None
+            else None
         )
+        track = PublishedTrack(track_id, kind, lambda ssrc: request_keyframe(receiver, ssrc), tap)
         self._taps.append(
             tap_rtp_packets(receiver, track.on_packet, reports=track.on_sender_report)
         )
@@ -112,8 +120,10 @@ class MediaPeer:
     def stop_publishing(self, source: str) -> None:
         """End the client's `source` track: forwarding stops now, the slot goes idle."""
         transceiver = self._publish_slots.pop(source, None)
-        self._pending.pop(source, None)
+        pending = self._pending.pop(source, None)
         track = self.published.pop(source, None)
+        if pending is not None and pending is not track:
+            pending.close()  # never published: release its mic tap
         if transceiver is not None:
             # Each share gets a fresh m-line; the old one stays, inactive.
             transceiver.direction = "inactive"
@@ -304,6 +314,8 @@ class MediaPeer:
             track.close()
             del self.published[source]
             self._listener.on_track_ended(self.id, track.id)
+        for track in self._pending.values():
+            track.close()  # the ones never published: their mic taps
         if self._negotiation is not None:
             self._negotiation.cancel()
         await self._pc.close()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from .voice import VoiceFrame
 
 
 @dataclass(frozen=True)
@@ -32,3 +34,10 @@ class MediaListener(Protocol):
 
     def on_peer_failed(self, peer_id: str) -> None:
         """The peer connection failed; the client should restart media."""
+
+    def on_voice_frames(self, peer_id: str, track_id: str, frames: Sequence[VoiceFrame]) -> None:
+        """30 ms voice frames of a mic, in order, in batches (about every 100 ms per mic).
+
+        Missing time (lost packets, silence suppression, a client that stopped
+        sending) has no frames: count it as silence. PCM only while capture is on.
+        """

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from aiortc import RTCIceServer
 
 from .aiortc_hooks import CodecCounters, count_video_codec_use, offer_loopback_candidates
+from .audio_tap import AudioTap
 from .peer import MediaPeer
 from .plan import MediaListener, SubscriptionPlan
 from .tracks import PublishedTrack
+from .vad import DEFAULT_VAD_MODE
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +41,26 @@ class IceServer:
 
 
 class MediaServer:
-    """Owns every peer connection of this process and forwards RTP packets between them."""
+    """Owns every peer connection of this process and forwards RTP packets between them.
+
+    Each mic is also decoded once for VAD (`media/audio_tap.py`): the listener gets
+    its voice frames, on a media clock anchored on `clock` (seconds).
+    """
 
     def __init__(
         self,
         listener: MediaListener,
         ice_servers: tuple[IceServer, ...] = (),
         offer_loopback: bool = True,
+        clock: Callable[[], float] = time.time,
+        vad_mode: int = DEFAULT_VAD_MODE,
+        audio_executor: Executor | None = None,
     ) -> None:
         self._listener = listener
+        # `audio_executor`: where mics are decoded (one job at a time); default a thread.
+        self._audio_tap = AudioTap(
+            listener.on_voice_frames, clock, vad_mode, executor=audio_executor
+        )
         self._ice = [
             RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
             for s in ice_servers
@@ -57,7 +73,7 @@ class MediaServer:
     async def open_peer(self, peer_id: str, publish: list[str]) -> None:
         """Create the peer (replacing an older one of that id) and send its first offer."""
         await self.close_peer(peer_id)
-        peer = MediaPeer(peer_id, publish, self._ice, self._listener)
+        peer = MediaPeer(peer_id, publish, self._ice, self._listener, self._audio_tap)
         self._peers[peer_id] = peer
         peer.start()
         self._apply_to(peer)
@@ -89,6 +105,14 @@ class MediaServer:
         if peer is not None:
             peer.stop_publishing(source)
 
+    def capture_audio(self, peer_id: str, enabled: bool) -> None:
+        """Attach 16 kHz PCM to the voice frames of `peer_id`'s mic (captions consent).
+
+        Off by default; the setting belongs to the peer id and outlives its connection
+        (a reconnect keeps it) until it is changed.
+        """
+        self._audio_tap.capture_audio(peer_id, enabled)
+
     def apply_plan(self, plan: SubscriptionPlan) -> None:
         """Make each peer the plan names receive exactly the tracks it gives that peer.
 
@@ -114,7 +138,8 @@ class MediaServer:
         return peer_id in self._peers
 
     def stats(self) -> dict[str, int]:
-        """Counters for /metrics: peers, frames, packets, video encodes/decodes (kept at 0)."""
+        """Counters for /metrics: peers, frames, packets, video encodes/decodes (kept at 0),
+        and the audio tap's (mics, live decoders, voice frames, what it skipped)."""
         totals = {"peers": len(self._peers)}
         totals.update(dict.fromkeys(COUNTERS, 0))
         for peer in self._peers.values():
@@ -123,9 +148,11 @@ class MediaServer:
                     totals[key] += value
         totals["video_encodes"] = self.codec_counters.video_encodes
         totals["video_decodes"] = self.codec_counters.video_decodes
+        totals.update(self._audio_tap.stats())
         return totals
 
     async def close(self) -> None:
-        """Close every peer."""
+        """Close every peer, then the audio tap."""
         for peer_id in list(self._peers):
             await self.close_peer(peer_id)
+        self._audio_tap.close()

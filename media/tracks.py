@@ -18,6 +18,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from .aiortc_hooks import SenderLink, SendParameters
+from .audio_tap import MicTap
 from .packet_cache import PacketCache
 from .rtp_wire import (
     InboundRtp,
@@ -58,9 +59,11 @@ class PublishedTrack:
         track_id: str,
         kind: str,
         request_keyframe: Callable[[int], Awaitable[None]],
+        tap: MicTap | None = None,
     ) -> None:
         self.id = track_id
         self.kind = kind
+        self.tap = tap
         self._request_keyframe = request_keyframe
         self._slots: set[ForwardSlot] = set()
         self._last_keyframe_request = 0.0
@@ -74,6 +77,9 @@ class PublishedTrack:
     async def on_packet(self, packet: InboundRtp) -> None:
         """Called by the receiver tap, on the event loop, for each decrypted packet."""
         self.packets_in += 1
+        if self.tap is not None:
+            # A list append: the decoding happens in the audio tap's worker.
+            self.tap.push(packet)
         if packet.ssrc != self.ssrc:
             self.clock_reference = None
             if self.ssrc is not None:
@@ -130,7 +136,10 @@ class PublishedTrack:
         task.add_done_callback(_log_failure)
 
     def close(self) -> None:
-        """The publisher is gone: release every slot."""
+        """The publisher is gone: release every slot (and the mic tap)."""
+        if self.tap is not None:
+            self.tap.close()
+            self.tap = None
         for slot in list(self._slots):
             slot.set_source(None)
         self._slots.clear()

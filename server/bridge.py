@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from media.plan import SubscriptionPlan
 from media.server import MediaServer
+from media.voice import VoiceFrame
 
 from .captioning import CaptionService
 from .domain.errors import PeerCircleError
@@ -120,6 +121,9 @@ class MediaBridge:
     def on_peer_failed(self, peer_id: str) -> None:
         """Tell the client to restart its media."""
         self.restart_media(peer_id)
+
+    def on_voice_frames(self, peer_id: str, track_id: str, frames: Sequence[VoiceFrame]) -> None:
+        """Voice frames of a mic: not used yet (the speaking ledger will take them)."""
 
     def _submit(
         self,
