@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -77,7 +77,7 @@ class AdminApi:
         settings: Settings,
         registry: SessionRegistry,
         signer: TokenSigner,
-        metrics: Callable[[], dict[str, int]],
+        metrics: Callable[[], Mapping[str, float]],
         store: SessionStore,
     ) -> None:
         self._store = store

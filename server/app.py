@@ -103,7 +103,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     )
     signaling = Signaling(sio, registry, bridge, signer, settings, captions)
     bridge.attach(media, signaling.send_offer, signaling.restart_media)
-    bridge.captions = captions
+    bridge.voice_sinks.append(captions.on_frames)
     # Present first, so clients hear of a change before media follows it.
     listeners += [signaling.presenter.present, bridge.on_events, captions.on_events]
 

@@ -11,7 +11,6 @@ from media.plan import SubscriptionPlan
 from media.server import MediaServer
 from media.voice import VoiceFrame
 
-from .captioning import CaptionService
 from .domain.errors import PeerCircleError
 from .domain.events import Event, ParticipantLeft, SessionEnded, ShareEnded
 from .domain.model import Source
@@ -21,6 +20,7 @@ from .host import SessionRegistry
 log = logging.getLogger(__name__)
 
 OfferSink = Callable[[str, dict[str, object]], None]
+VoiceSink = Callable[[str, str, str, Sequence[VoiceFrame]], None]
 
 
 class MediaBridge:
@@ -35,7 +35,8 @@ class MediaBridge:
         self.send_offer: OfferSink = lambda peer_id, offer: None
         self.restart_media: Callable[[str], None] = lambda peer_id: None
         self._peer_session: dict[str, str] = {}
-        self.captions: CaptionService | None = None
+        # Called with (session id, participant id, room, frames) for every mic batch.
+        self.voice_sinks: list[VoiceSink] = []
         self._tasks: set[asyncio.Future[None]] = set()
 
     def attach(
@@ -123,7 +124,20 @@ class MediaBridge:
         self.restart_media(peer_id)
 
     def on_voice_frames(self, peer_id: str, track_id: str, frames: Sequence[VoiceFrame]) -> None:
-        """Voice frames of a mic: not used yet (the speaking ledger will take them)."""
+        """Voice frames of a mic: to each voice sink, with the speaker's session and
+        current room (the speaking ledger and the caption service are sinks)."""
+        session_id = self._peer_session.get(peer_id)
+        if session_id is None or not frames:
+            return
+        host = self._registry.loaded(session_id)
+        if host is None:
+            return
+        try:
+            room = host.session.participant(peer_id).room
+        except PeerCircleError:
+            return
+        for sink in self.voice_sinks:
+            sink(session_id, peer_id, room, frames)
 
     def _submit(
         self,

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from media.voice import VoiceFrame
+
 from .captions.engine import CaptionEngine, load_engine
 from .captions.external import ExternalCaptionEngine
 from .captions.model import AudioFrame, CaptionEvent, EngineState, EngineStatus
@@ -146,13 +148,15 @@ class CaptionService:
     # -- audio in ------------------------------------------------------------------
 
     def on_frames(
-        self, session_id: str, participant_id: str, room: str, frames: Sequence[AudioFrame]
+        self, session_id: str, participant_id: str, room: str, frames: Sequence[VoiceFrame]
     ) -> None:
-        """Frames of one mic (with PCM only for captioned speakers)."""
+        """Voice frames of one mic (with PCM only for captioned speakers): a voice sink."""
         state = self._sessions.get(session_id)
         if state is None or participant_id not in state.captioned:
             return
-        state.pipeline.feed(room, participant_id, frames)
+        audio = [AudioFrame(f.start, f.voiced, f.pcm) for f in frames if f.pcm is not None]
+        if audio:
+            state.pipeline.feed(room, participant_id, audio)
 
     async def _idle_loop(self) -> None:
         while self._sessions:

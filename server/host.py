@@ -165,6 +165,10 @@ class SessionRegistry:
             host.arm_deadline()
             return host
 
+    def loaded(self, session_id: str) -> SessionHost | None:
+        """The host of a session if this process has it loaded (no store access)."""
+        return self._hosts.get(session_id)
+
     async def session_ids(self) -> list[str]:
         """Every stored session."""
         return await self._store.list_session_ids()

@@ -18,6 +18,8 @@ from .domain.events import (
     BreakoutWarning,
     BreakRequested,
     CameraStopped,
+    CaptionConsentChanged,
+    CaptionsChanged,
     ChatPosted,
     ChatSettingChanged,
     Event,
@@ -52,6 +54,8 @@ def session_settings(session: Session) -> dict[str, Any]:
         "locked": session.locked,
         "chatEnabled": session.chat_enabled,
         "sharePolicy": session.share_policy,
+        "captions": session.captions_on,
+        "transcript": session.transcript_on,
     }
 
 
@@ -142,7 +146,11 @@ class Presenter:
                     await self._emit("track-published", t.to_wire(), room)
                 case TrackUnpublished(track_id=tid):
                     await self._emit("track-unpublished", {"id": tid}, room)
-                case LockChanged() | ChatSettingChanged() | SharePolicyChanged():
+                case CaptionConsentChanged(participant_id=pid, declined=declined):
+                    await self._to(pid, "caption-consent", {"declined": declined})
+                case (
+                    LockChanged() | ChatSettingChanged() | SharePolicyChanged() | CaptionsChanged()
+                ):
                     await self._emit("session-settings", session_settings(session), room)
                 case Muted(participant_id=pid, by=by):
                     await self._to(pid, "muted", {"by": by.name})

@@ -456,6 +456,7 @@ class Signaling(BreakoutHandlers):
             ],
             "hand": conn.participant_id in session.hands(),
             "mayShare": session.may_share(conn.participant_id),
+            "captionsDeclined": session.declined_captions(conn.participant_id),
             "breakouts": breakouts(session),
         }
         if conn.moderates:

@@ -116,13 +116,21 @@ async def test_connect_with_unsupported_protocol_is_refused(
     assert refusal["code"] == "protocol_unsupported"
 
 
-async def test_captioner_token_cannot_join_the_call(
+async def test_captioner_token_connects_as_a_service_and_cannot_join_the_call(
     server: PeerCircleServer, clients: MakeClient
 ) -> None:
     session = await server.create_session()
     link = await server.mint_link(session["id"], "Caption bot", "captioner")
-    refusal = await clients(server, link["token"]).connect_refused()
-    assert refusal["code"] == "not_permitted"
+    bot = clients(server, link["token"])
+    await bot.connect(join=False)
+    for event, body in (("join", {}), ("chat", {"to": "room", "text": "hi"}), ("mute-all", {})):
+        count = len(bot.errors)
+        await bot.emit(event, body)
+        await bot.wait_for(lambda count=count: len(bot.errors) > count)  # type: ignore[misc]
+        assert bot.errors[-1]["code"] == "not_permitted", event
+    assert bot.welcome is None and bot.offers_received == []
+    state = await server.session_state(session["id"])
+    assert link["participant_id"] not in {p["id"] for p in state["participants"]}
 
 
 async def test_connect_to_full_session_is_refused_with_session_full(
@@ -160,6 +168,8 @@ async def test_welcome_names_you_the_session_and_everyone_present(
         "locked": False,
         "chatEnabled": True,
         "sharePolicy": "replace",
+        "captions": False,
+        "transcript": False,
     }
     assert welcome["iceServers"] == []
     assert welcome["tracks"] == []
