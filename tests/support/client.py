@@ -56,6 +56,10 @@ SERVER_EVENTS = (
     "breakout-warning",
     "broadcast",
     "help-requested",
+    "caption",
+    "captions-status",
+    "caption-consent",
+    "caption-audio",
 )
 
 
