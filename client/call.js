@@ -4,6 +4,13 @@
 import { describeScreen, describeTiles, renderGrid } from "./grid.js";
 import { notify, renderPanel, setUpPanel } from "./panel.js";
 import { renderRooms, setUpRooms, takeBreakouts } from "./rooms.js";
+import {
+  captionLog,
+  captionState,
+  renderCaptions,
+  setUpCaptions,
+  takeCaptionSettings,
+} from "./captions.js";
 import { CallConnection, readToken } from "./protocol.js";
 import { $, state } from "./state.js";
 
@@ -43,6 +50,7 @@ function render() {
   renderGrid();
   renderPanel();
   renderRooms();
+  renderCaptions();
 }
 
 // -- lobby ---------------------------------------------------------------------
@@ -162,6 +170,8 @@ function joinCall() {
     state.mayShare = body.mayShare;
     state.shareRequests = body.shareRequests ?? [];
     takeBreakouts(body.breakouts);
+    captionState.declined = Boolean(body.captionsDeclined);
+    takeCaptionSettings(body.session);
     state.breakoutConsole = body.breakoutConsole ?? { planned: {}, help: [] };
     // Tell the others what our lobby choices were.
     if (body.you.role !== "observer") conn.send("media-state", {
@@ -180,6 +190,7 @@ function joinCall() {
     state.locked = body.locked;
     state.chatEnabled = body.chatEnabled;
     state.sharePolicy = body.sharePolicy;
+    takeCaptionSettings(body);
   });
   on(conn, "hands", (body) => (state.hands = body.queue));
   on(conn, "hand", (body) => (state.handRaised = body.raised));
@@ -226,6 +237,7 @@ function joinCall() {
     showEnded("You were not let in", body.message || LEFT_REASONS.denied),
   );
   setUpRooms((name, handler) => on(conn, name, handler));
+  setUpCaptions((name, handler) => on(conn, name, handler));
   conn.addEventListener("state", (e) => showState(/** @type {CustomEvent} */ (e).detail));
   conn.addEventListener("refused", (e) => {
     const { code, message } = /** @type {CustomEvent} */ (e).detail;
@@ -340,6 +352,7 @@ function showEnded(title, detail) {
     return out;
   },
   state: () => state.connection?.state ?? "lobby",
+  captions: () => captionLog.map((c) => ({ speaker: c.speaker, text: c.text, final: c.final })),
   me: () => state.myId,
 };
 

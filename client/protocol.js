@@ -13,7 +13,8 @@ export const PROTOCOL_VERSION = 1;
 /**
  * @typedef {{protocol: number, you: {id: string, name: string, role: string},
  *   session: {id: string, title: string, locked: boolean, chatEnabled: boolean,
- *     sharePolicy: string},
+ *     sharePolicy: string, captions: boolean, transcript: boolean},
+ *   captionsDeclined?: boolean,
  *   participants: Participant[], tracks: Track[], iceServers: RTCIceServer[],
  *   hand: boolean, hands?: string[], waiting?: Participant[], mayShare: boolean,
  *   shareRequests?: {id: string, name: string}[], breakouts: Breakouts,
@@ -177,6 +178,9 @@ export class CallConnection extends EventTarget {
       "breakout-warning",
       "broadcast",
       "help-requested",
+      "caption",
+      "captions-status",
+      "caption-consent",
     ]) {
       socket.on(name, (/** @type {unknown} */ body) => this.emit(name, body));
     }
