@@ -97,6 +97,7 @@ class AdminApi:
             web.post("/api/sessions/{session_id}/links", guard(self.create_link)),
             web.post("/api/sessions/{session_id}/end", guard(self.end_session)),
             web.get("/api/sessions/{session_id}/audit", guard(self.audit)),
+            web.get("/api/sessions/{session_id}/transcript", guard(self.transcript)),
             web.get("/api/metrics", guard(self.metrics)),
         ]
 
@@ -165,6 +166,13 @@ class AdminApi:
         return web.json_response(
             {"records": records, "chain": "intact" if broken is None else f"broken at {broken}"}
         )
+
+    async def transcript(self, request: web.Request) -> web.Response:
+        """GET /api/sessions/{id}/transcript: final captions, kept only when the session
+        enabled a transcript, and only for PEERCIRCLE_TRANSCRIPT_RETENTION_DAYS."""
+        host = await self._registry.get(request.match_info["session_id"])
+        lines = await self._store.read_kept("transcript", host.session.id, time.time())
+        return web.json_response({"lines": lines})
 
     async def metrics(self, request: web.Request) -> web.Response:
         """GET /api/metrics: media counters (video encodes and decodes stay at zero)."""
@@ -328,6 +336,17 @@ OPENAPI: dict[str, Any] = {
                         "records": {"type": "array", "items": {"type": "object"}},
                         "chain": {"type": "string"},
                     },
+                },
+            ),
+        },
+        "/api/sessions/{session_id}/transcript": {
+            "parameters": _SESSION_ID,
+            "get": _op(
+                "Final captions of the session, if it kept a transcript (retention applies)",
+                200,
+                {
+                    "type": "object",
+                    "properties": {"lines": {"type": "array", "items": {"type": "object"}}},
                 },
             ),
         },

@@ -19,10 +19,12 @@ MakeClient = Callable[..., Client]
 WITHIN = 90.0  # a cold whisper worker on a busy 2-core machine
 
 
-def spoken(text: str, voice: str = "en-us", lead_s: float = 1.0) -> OpusPacketTrack:
-    """A mic that says `text` after `lead_s` of silence, then stays quiet long enough
-    for the utterance to end."""
-    pcm = silence(lead_s) + speak(text, voice) + silence(2.0)
+def spoken(
+    text: str, voice: str = "en-us", lead_s: float = 1.0, tail_s: float = 2.0
+) -> OpusPacketTrack:
+    """A mic that says `text` after `lead_s` of silence, then sends `tail_s` of silence
+    (long enough for the utterance to end)."""
+    pcm = silence(lead_s) + speak(text, voice) + silence(tail_s)
     return OpusPacketTrack(back_to_back(encode_opus(pcm)))
 
 
@@ -75,6 +77,9 @@ async def test_the_room_reads_what_was_said_and_a_declined_speaker_is_never_capt
     # Only Alex's utterance reached the engine.
     assert metrics["captions_submitted"] >= 1
     assert metrics["captions_transcribed"] <= metrics["captions_submitted"]
+    # Shown live, never stored: this session keeps no transcript.
+    status, kept = await server.request("GET", f"/api/sessions/{sid}/transcript")
+    assert (status, kept) == (200, {"lines": []})
 
 
 async def test_an_external_captioner_hears_consenting_speakers_and_its_text_is_shown(
@@ -87,8 +92,8 @@ async def test_an_external_captioner_hears_consenting_speakers_and_its_text_is_s
     captioner = clients(server, link["token"])
     await captioner.connect(join=False)
     therapist = await person(server, clients, sid, "Dr. Rivera", "therapist")
-    await therapist.emit("captions", {"enabled": True})
-    await therapist.next_event("session-settings", lambda b: b["captions"])
+    await therapist.emit("captions", {"enabled": True, "transcript": True})
+    await therapist.next_event("session-settings", lambda b: b["captions"] and b["transcript"])
     alex = await person(server, clients, sid, "Alex", mic=spoken("Good morning everyone."))
 
     audio = await captioner.next_event("caption-audio", lambda a: a["final"], within=30)
@@ -118,3 +123,41 @@ async def test_an_external_captioner_hears_consenting_speakers_and_its_text_is_s
     await alex.wait_for(lambda: len(alex.errors) > before)
     assert alex.errors[-1]["code"] == "not_permitted"
     assert [c["text"] for e, c in therapist.events if e == "caption"] == ["good morning everyone"]
+    # The session keeps a transcript: the final caption is in it, and nothing forged.
+    status, kept = await server.request("GET", f"/api/sessions/{sid}/transcript")
+    assert status == 200
+    assert [(line["speaker"], line["text"]) for line in kept["lines"]] == [
+        (alex.participant_id, "good morning everyone")
+    ]
+
+
+async def test_a_crashing_engine_is_switched_off_with_a_notice_and_the_call_goes_on(
+    start_server: StartServer, clients: MakeClient
+) -> None:
+    server = await start_server(
+        env={
+            "PEERCIRCLE_CAPTION_ENGINE": "tests.captions.engines:crashing",
+            "PEERCIRCLE_CAPTION_MAX_FAILURES": "2",
+            "PEERCIRCLE_CAPTION_RESTART_DELAY_S": "0.05",
+        }
+    )
+    session = await server.create_session("Captioned group")
+    sid = session["id"]
+    therapist = await person(server, clients, sid, "Dr. Rivera", "therapist")
+    await therapist.emit("captions", {"enabled": True})
+    text = "One. Two. Three. Four. Five. Six. Seven. Eight."
+    alex = await person(server, clients, sid, "Alex", mic=spoken(text, lead_s=0.5, tail_s=60))
+    restarting = await therapist.next_event(
+        "captions-status", lambda s: s["state"] == "restarting", within=WITHIN
+    )
+    assert restarting["engine"] == "crashing"
+    off = await therapist.next_event(
+        "captions-status", lambda s: s["state"] == "off", within=WITHIN
+    )
+    assert off["reason"]
+    # The call goes on: Alex's mic keeps reaching the therapist.
+    heard = therapist.frames_from(alex.participant_id, "audio")
+    await therapist.wait_for(
+        lambda: therapist.frames_from(alex.participant_id, "audio") > heard + 50
+    )
+    assert [e for e, _ in therapist.events if e == "caption"] == []
