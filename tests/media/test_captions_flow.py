@@ -4,7 +4,10 @@ A participant who declined is never sent to any engine."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +19,8 @@ from tests.support.server import PeerCircleServer, StartServer
 pytestmark = pytest.mark.media
 
 MakeClient = Callable[..., Client]
-WITHIN = 90.0  # a cold whisper worker on a busy 2-core machine
+WITHIN = 90.0
+ROOT = Path(__file__).resolve().parents[2]  # a cold whisper worker on a busy 2-core machine
 
 
 def spoken(
@@ -161,3 +165,33 @@ async def test_a_crashing_engine_is_switched_off_with_a_notice_and_the_call_goes
         lambda: therapist.frames_from(alex.participant_id, "audio") > heard + 50
     )
     assert [e for e, _ in therapist.events if e == "caption"] == []
+
+
+async def test_the_example_captioner_captions_a_session(
+    start_server: StartServer, clients: MakeClient
+) -> None:
+    server = await start_server(env={"PEERCIRCLE_CAPTION_ENGINE": "external"})
+    session = await server.create_session("Clinic captions")
+    sid = session["id"]
+    link = await server.mint_link(sid, "Clinic STT", "captioner")
+    example = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "examples" / "captioner.py"),
+        "--url",
+        server.base_url,
+        "--token",
+        link["token"],
+        "--trivial",
+        cwd=ROOT,
+    )
+    try:
+        therapist = await person(server, clients, sid, "Dr. Rivera", "therapist")
+        await therapist.emit("captions", {"enabled": True})
+        alex = await person(server, clients, sid, "Alex", mic=spoken("Good morning everyone."))
+        shown = await therapist.next_event(
+            "caption", lambda c: c["final"] and c["speaker"] == alex.participant_id, within=30
+        )
+        assert shown["text"].endswith("s of speech]"), shown
+    finally:
+        example.terminate()
+        await example.wait()
