@@ -230,6 +230,15 @@ function joinCall() {
     notify(`Your screen share was stopped${by}.`, undefined, "share-ended");
   });
   on(conn, "local-share", () => {});
+  on(conn, "media-quality", (body) =>
+    notify(
+      body.video === "paused"
+        ? "Your connection is struggling: the others' video is paused, their audio goes on."
+        : "Your connection has recovered: video is back.",
+      undefined,
+      "media-quality",
+    ),
+  );
   on(conn, "break-requested", (body) =>
     notify(`${body.name} needs a break.`, undefined, "break-requested"),
   );

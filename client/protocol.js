@@ -181,6 +181,7 @@ export class CallConnection extends EventTarget {
       "caption",
       "captions-status",
       "caption-consent",
+      "media-quality",
     ]) {
       socket.on(name, (/** @type {unknown} */ body) => this.emit(name, body));
     }

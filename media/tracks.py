@@ -173,6 +173,10 @@ class ForwardSlot(MediaStreamTrack):
         # Reactivated in an offer not yet answered: the subscriber still discards
         # what arrives on this m-line, so a keyframe sent now would be lost.
         self._held = False
+        # Video paused for a subscriber that cannot keep up (media/congestion.py).
+        self._paused = False
+        # Distinct sequence numbers the subscriber reported lost since the last read.
+        self._nacked: set[int] = set()
         self._seq_offset = 0
         self._ts_offset = 0
         self._last_seq: int | None = None
@@ -185,6 +189,7 @@ class ForwardSlot(MediaStreamTrack):
         self.frames_out = 0
         self.frames_dropped = 0
         self.packets_out = 0
+        self._sent_mark = 0
         self.retransmitted = 0
         self.retransmit_misses = 0
 
@@ -205,6 +210,23 @@ class ForwardSlot(MediaStreamTrack):
         """Send nothing until `release`: the subscriber has not taken the new offer yet."""
         self._held = True
         self.restart()
+
+    def pause(self, paused: bool) -> None:
+        """Stop (or resume) sending: a resumed slot starts again on a keyframe, with
+        sequence numbers that go on where they stopped."""
+        if paused == self._paused:
+            return
+        self._paused = paused
+        self.restart()
+        if not paused and self.source is not None:
+            self.source.ask_for_keyframe()
+
+    def take_loss_figures(self) -> tuple[int, int]:
+        """(packets sent, distinct packets reported lost) since the last call."""
+        sent, lost = self.packets_out - self._sent_mark, len(self._nacked)
+        self._sent_mark = self.packets_out
+        self._nacked.clear()
+        return sent, lost
 
     def release(self) -> None:
         """The subscriber took the offer: start on the source's next keyframe."""
@@ -240,6 +262,8 @@ class ForwardSlot(MediaStreamTrack):
 
     async def retransmit(self, sequence_numbers: list[int]) -> None:
         """Send again what the subscriber lost, from the cache (as RTX when negotiated)."""
+        if len(self._nacked) < 4096:
+            self._nacked.update(sequence_numbers[:MAX_RETRANSMIT_PER_NACK])
         params, link = self._params, self._link
         if params is None or link is None:
             return
@@ -280,7 +304,7 @@ class ForwardSlot(MediaStreamTrack):
         if source is not self.source:
             return
         params, link = self._params, self._link
-        if params is None or link is None or not link.connected or self._held:
+        if params is None or link is None or not link.connected or self._held or self._paused:
             # Not negotiated yet (or the transport is gone): start on a keyframe later.
             self._waiting_for_keyframe = True
             self._anchored = False

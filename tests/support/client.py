@@ -60,6 +60,7 @@ SERVER_EVENTS = (
     "captions-status",
     "caption-consent",
     "caption-audio",
+    "media-quality",
 )
 
 
