@@ -285,7 +285,6 @@ class MediaPeer:
             if slot.track.kind == "video":
                 s, lost_now = slot.track.take_loss_figures()
                 sent, lost = sent + s, lost + lost_now
-        log.warning("DBG %s sent=%d lost=%d", self.id, sent, lost)
         if not self.congestion.update(now, sent, lost):
             return
         paused = self.congestion.video_paused
