@@ -27,9 +27,9 @@ class CongestionSettings:
     """Thresholds of the guard; defaults suit a group call on consumer links."""
 
     # Loss (NACKed / sent video packets over a second) that counts as a bad second.
-    bad_loss: float = 0.10
+    bad_loss: float = 0.20
     # Bad seconds in a row before video is paused.
-    bad_seconds: int = 3
+    bad_seconds: int = 4
     # Seconds with few packets do not say much: ignore them.
     min_packets: int = 20
     # First pause length; doubled after a failed probe, up to `max_hold_s`.
