@@ -341,8 +341,14 @@ export class CallConnection extends EventTarget {
 
   /** @param {string[]} names */
   createRooms(names) { this.send("breakout-rooms", { names }); }
-  /** @param {"random" | "balanced"} mode */
-  assignRooms(mode) { this.send("breakout-assign", { mode }); }
+  /**
+   * @param {"random" | "balanced"} mode
+   * @param {string[][]} [together] groups kept in one room
+   * @param {string[][]} [apart] groups spread over different rooms
+   */
+  assignRooms(mode, together = [], apart = []) {
+    this.send("breakout-assign", { mode, together, apart });
+  }
   /** @param {string} participant @param {string} room */
   moveTo(participant, room) { this.send("breakout-move", { participant, room }); }
   /** @param {number | null} durationS */
