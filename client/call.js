@@ -81,6 +81,8 @@ async function openLobby() {
     $("preview-off").hidden = on;
     localStream?.getVideoTracks().forEach((t) => (t.enabled = on));
   });
+  /** @type {HTMLInputElement} */ ($("lobby-captions")).checked =
+    localStorage.getItem("pc.captions.mine") !== "off";
   $("join").addEventListener("click", joinCall);
   // Enabled only now, so a click never joins before the preview has settled.
   /** @type {HTMLButtonElement} */ ($("join")).disabled = false;
@@ -147,6 +149,10 @@ function joinCall() {
   if (camera) camera.enabled = true;
   const conn = new CallConnection(token);
   state.connection = conn;
+  const captioned = /** @type {HTMLInputElement} */ ($("lobby-captions")).checked;
+  localStorage.setItem("pc.captions.mine", captioned ? "on" : "off");
+  conn.captionsDeclined = !captioned;
+  captionState.declined = !captioned;
   conn.sending = { mic: micOn, camera: cameraOn, screen: true };
   on(conn, "waiting", (body) => {
     $("waiting").hidden = false;

@@ -60,8 +60,10 @@ export function renderCaptions() {
     p.append(who, line.text);
     box.append(p);
   }
-  // Controls.
-  $("captions-controls").hidden = !captionState.sessionOn;
+  // Controls: one's own choice is always at hand; viewing options while captions run.
+  $("captions-controls").hidden = state.myRole === "observer" && !captionState.sessionOn;
+  $("captions-show").parentElement?.toggleAttribute("hidden", !captionState.sessionOn);
+  $("captions-size").parentElement?.toggleAttribute("hidden", !captionState.sessionOn);
   /** @type {HTMLInputElement} */ ($("captions-show")).checked = prefs.show;
   /** @type {HTMLSelectElement} */ ($("captions-size")).value = prefs.size;
   const consent = /** @type {HTMLInputElement} */ ($("captions-mine"));
@@ -97,7 +99,11 @@ export function takeCaptionSettings(settings) {
  */
 export function setUpCaptions(on) {
   on("caption", take);
-  on("caption-consent", (body) => (captionState.declined = body.declined));
+  on("caption-consent", (body) => {
+    captionState.declined = body.declined;
+    if (state.connection) state.connection.captionsDeclined = body.declined;
+    localStorage.setItem("pc.captions.mine", body.declined ? "off" : "on");
+  });
   on("captions-status", (body) => {
     captionState.engineState = body.state;
     if (body.state === "off" && captionState.sessionOn) {

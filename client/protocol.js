@@ -74,6 +74,8 @@ export class CallConnection extends EventTarget {
    */
   constructor(token, options = {}) {
     super();
+    // The person's caption choice (lobby, then the in-call toggle); sent with `join`.
+    this.captionsDeclined = false;
     this.token = token;
     this.url = options.url ?? "/";
     /** @type {Record<Source, MediaStreamTrack | null>} */
@@ -203,6 +205,7 @@ export class CallConnection extends EventTarget {
     this.closePeer();
     this.socket?.emit("join", {
       publish: { mic: this.local.mic !== null, camera: this.local.camera !== null },
+      captionsDeclined: this.captionsDeclined,
     });
   }
 

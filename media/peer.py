@@ -25,7 +25,7 @@ from .aiortc_hooks import (
     tap_rtp_packets,
 )
 from .audio_tap import AudioTap
-from .congestion import CongestionGuard
+from .congestion import CongestionGuard, VideoState
 from .plan import MediaListener
 from .tracks import ForwardSlot, PublishedTrack
 
@@ -187,6 +187,9 @@ class MediaPeer:
 
     def _new_receive_slot(self, kind: str) -> _ReceiveSlot:
         track = ForwardSlot(kind)
+        if kind == "video":
+            # A subscriber whose video is paused gets none on new slots either.
+            track.pause(self.congestion.video_paused)
         transceiver = self._pc.addTransceiver(track, direction="sendonly")
         forward_through_sender(transceiver.sender, track)
         _prefer_codecs(transceiver)
@@ -285,13 +288,20 @@ class MediaPeer:
             if slot.track.kind == "video":
                 s, lost_now = slot.track.take_loss_figures()
                 sent, lost = sent + s, lost + lost_now
+        before = self.congestion.state
         if not self.congestion.update(now, sent, lost):
             return
         paused = self.congestion.video_paused
         for slot in self._receive_slots:
             if slot.track.kind == "video":
                 slot.track.pause(paused)
-        self._listener.on_video_paused(self.id, paused)
+        # The person hears of it when video stops, and when it is back for good (not
+        # on each probe).
+        after = self.congestion.state
+        if before is VideoState.FLOWING and after is VideoState.PAUSED:
+            self._listener.on_video_paused(self.id, True)
+        elif before is VideoState.PROBING and after is VideoState.FLOWING:
+            self._listener.on_video_paused(self.id, False)
 
     # -- state -----------------------------------------------------------------
 

@@ -278,7 +278,7 @@ class ForwardSlot(MediaStreamTrack):
 
     async def retransmit(self, sequence_numbers: list[int]) -> None:
         """Send again what the subscriber lost, from the cache (as RTX when negotiated)."""
-        self._count_lost(sequence_numbers[:MAX_RETRANSMIT_PER_NACK])
+        self._count_lost(sequence_numbers)
         params, link = self._params, self._link
         if params is None or link is None:
             return

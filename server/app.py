@@ -99,6 +99,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         emit,
         channel=room_channel,
         everyone=call_room,
+        session_of=registry.loaded_session,
         transcript_retention_s=settings.transcript_retention_days * 86400,
     )
     signaling = Signaling(sio, registry, bridge, signer, settings, captions)

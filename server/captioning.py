@@ -24,7 +24,7 @@ from .captions.model import AudioFrame, CaptionEvent, EngineState, EngineStatus
 from .captions.pipeline import CaptionPipeline
 from .captions.settings import CaptionSettings
 from .domain.errors import NotPermitted
-from .domain.events import Event, ParticipantLeft, SessionEnded
+from .domain.events import CaptionsChanged, Event, ParticipantLeft, SessionEnded
 from .domain.session import Session
 from .store import SessionStore
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 Emit = Callable[[str, dict[str, Any], str], Awaitable[None]]
 AudioSender = Callable[[dict[str, object]], Awaitable[None]]
 IDLE_EVERY_S = 0.2
+IDLE_ENGINE_S = 120.0
 
 
 @dataclass
@@ -44,6 +45,8 @@ class SessionCaptions:
     pipeline: CaptionPipeline
     captioned: frozenset[str] = frozenset()
     transcript: bool = False
+    # Since when nobody is to be captioned (the engine stops after IDLE_ENGINE_S).
+    unheard_since: float | None = None
     names: dict[str, str] = field(default_factory=dict)
     status: EngineStatus | None = None
 
@@ -59,6 +62,7 @@ class CaptionService:
         emit: Emit,
         channel: Callable[[str, str], str],
         everyone: Callable[[str], str],
+        session_of: Callable[[str], Session | None],
         transcript_retention_s: float = 30 * 86400,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -72,8 +76,12 @@ class CaptionService:
         self._clock = clock
         self._sessions: dict[str, SessionCaptions] = {}
         self._captioners: dict[str, AudioSender] = {}
+        self._captioner_sids: dict[str, str] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
         self._idle: asyncio.Task[None] | None = None
+        # Sessions whose engine could not be built: not retried until switched again.
+        self._failed: set[str] = set()
+        self._session_of = session_of
 
     # -- session events ------------------------------------------------------------
 
@@ -85,14 +93,19 @@ class CaptionService:
                 if state is not None:
                     state.pipeline.leave(event.participant_id)
         ended = any(isinstance(e, SessionEnded) for e in events)
+        if any(isinstance(e, CaptionsChanged) for e in events):
+            self._failed.discard(session.id)  # switched again: try the engine again
         state = self._sessions.get(session.id)
-        if state is None and session.captions_on and not ended:
+        wanted_now = session.captioned() if session.captions_on and not ended else frozenset()
+        if state is None and wanted_now and session.id not in self._failed:
+            # An engine (maybe a worker process) only while someone is to be captioned.
             state = await self._start(session)
         if state is None:
             return
         state.names = {p.id: p.name for p in session.participants()}
         state.transcript = session.transcript_on
-        wanted = frozenset() if ended or not session.captions_on else session.captioned()
+        wanted = wanted_now
+        state.unheard_since = None if wanted else (state.unheard_since or self._clock())
         for pid in wanted - state.captioned:
             self._capture(pid, True)
             state.pipeline.allow(pid)
@@ -110,6 +123,7 @@ class CaptionService:
             engine = load_engine(self._settings)
         except (ValueError, ImportError) as error:
             log.warning("caption engine %r unavailable: %s", self._settings.engine, error)
+            self._failed.add(session.id)
             await self._status(
                 session.id,
                 EngineStatus(
@@ -154,6 +168,11 @@ class CaptionService:
         state = self._sessions.get(session_id)
         if state is None or participant_id not in state.captioned:
             return
+        # The session decides, at this very moment: a decline or a mute takes effect
+        # before the listeners of that change have run.
+        session = self._session_of(session_id)
+        if session is None or participant_id not in session.captioned():
+            return
         audio = [AudioFrame(f.start, f.voiced, f.pcm) for f in frames if f.pcm is not None]
         if audio:
             state.pipeline.feed(room, participant_id, audio)
@@ -162,8 +181,10 @@ class CaptionService:
         while self._sessions:
             await asyncio.sleep(IDLE_EVERY_S)
             now = self._clock()
-            for state in list(self._sessions.values()):
+            for session_id, state in list(self._sessions.items()):
                 state.pipeline.idle(now)
+                if state.unheard_since is not None and now - state.unheard_since > IDLE_ENGINE_S:
+                    await self._stop(session_id)
 
     # -- captions out ----------------------------------------------------------------
 
@@ -202,22 +223,30 @@ class CaptionService:
 
     # -- an external captioner ---------------------------------------------------------
 
-    def attach_captioner(self, session_id: str, send: AudioSender) -> None:
-        """A captioner service connected for this session."""
+    def attach_captioner(self, session_id: str, sid: str, send: AudioSender) -> None:
+        """A captioner service connected for this session (a newer connection of a
+        captioner replaces an older one)."""
         self._captioners[session_id] = send
+        self._captioner_sids[session_id] = sid
         state = self._sessions.get(session_id)
         if state is not None and isinstance(state.engine, ExternalCaptionEngine):
             state.engine.attach(send)
 
-    def detach_captioner(self, session_id: str) -> None:
-        """The captioner went away; audio for it is dropped until one comes back."""
+    def detach_captioner(self, session_id: str, sid: str) -> None:
+        """The captioner's connection `sid` went away; audio for it is dropped until one
+        comes back. A late disconnect of a replaced connection changes nothing."""
+        if self._captioner_sids.get(session_id) != sid:
+            return
+        self._captioner_sids.pop(session_id, None)
         self._captioners.pop(session_id, None)
         state = self._sessions.get(session_id)
         if state is not None and isinstance(state.engine, ExternalCaptionEngine):
             state.engine.detach()
 
-    def receive_caption(self, session_id: str, message: Mapping[str, object]) -> None:
+    def receive_caption(self, session_id: str, sid: str, message: Mapping[str, object]) -> None:
         """`caption-text` from the session's captioner (ProtocolError/NotPermitted)."""
+        if self._captioner_sids.get(session_id) != sid:
+            raise NotPermitted("another captioner connection serves this session")
         state = self._sessions.get(session_id)
         if state is None or not isinstance(state.engine, ExternalCaptionEngine):
             raise NotPermitted("this session is not asking for captions from a captioner")

@@ -47,14 +47,17 @@ class SessionHost:
         """Apply `command` to the session; store it and tell the listeners."""
         async with self._lock:
             now = self._clock()
-            events = command(self.session, now)
-            self.session.note_time(events, now)
-            if events:
-                await self._store.save_session(self.session.to_record())
-                await self._audit(events, now)
-                for listener in self._listeners:
-                    await listener(self.session, events)
-            self.arm_deadline()
+            try:
+                events = command(self.session, now)
+                self.session.note_time(events, now)
+                if events:
+                    await self._store.save_session(self.session.to_record())
+                    await self._audit(events, now)
+                    for listener in self._listeners:
+                        await listener(self.session, events)
+            finally:
+                # Whatever failed, the session's next deadline (a timer) stays armed.
+                self.arm_deadline()
             return events
 
     def arm_deadline(self) -> None:
@@ -168,6 +171,11 @@ class SessionRegistry:
     def loaded(self, session_id: str) -> SessionHost | None:
         """The host of a session if this process has it loaded (no store access)."""
         return self._hosts.get(session_id)
+
+    def loaded_session(self, session_id: str) -> Session | None:
+        """The live session if this process has it loaded."""
+        host = self._hosts.get(session_id)
+        return host.session if host is not None else None
 
     async def session_ids(self) -> list[str]:
         """Every stored session."""

@@ -45,6 +45,7 @@ from .signaling_rooms import BreakoutHandlers
 from .tokens import JoinGrant, TokenRefused, TokenSigner
 from .wire import (
     PROTOCOL_VERSION,
+    expect_object,
     parse_answer,
     parse_captions,
     parse_chat,
@@ -135,14 +136,14 @@ class Signaling(BreakoutHandlers):
         async def send(message: dict[str, object]) -> None:
             await self._sio.emit("caption-audio", message, to=sid)
 
-        self.captions.attach_captioner(grant.session_id, send)
+        self.captions.attach_captioner(grant.session_id, sid, send)
         log.info("captioner connected for session %s", grant.session_id)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         conn = self.connections.get(sid)
         if conn is not None and conn.grant.role is Role.CAPTIONER:
             self.connections.remove(sid)
-            self.captions.detach_captioner(conn.session_id)
+            self.captions.detach_captioner(conn.session_id, sid)
             return
         current = conn is not None and self.connections.is_current(conn)
         self.connections.remove(sid)
@@ -239,7 +240,12 @@ class Signaling(BreakoutHandlers):
         conn.in_call = False
         host = await self._host(conn)
         pid = grant.participant_id
-        await host.run(lambda s, now: s.join(pid, grant.name, grant.role, now, grant.pre_admitted))
+        declined = request.captions_declined
+        await host.run(
+            lambda s, now: s.join(
+                pid, grant.name, grant.role, now, grant.pre_admitted, declines_captions=declined
+            )
+        )
         if host.session.participant(pid).presence is Presence.PRESENT:
             await self._enter_call(conn, host.session)
 
@@ -433,9 +439,8 @@ class Signaling(BreakoutHandlers):
         """`caption-text`: a captioner's text for an utterance it was sent."""
         if not may(conn.grant.role, Action.SEND_CAPTIONS):
             raise NotPermitted("only a captioning service sends caption text")
-        if not isinstance(data, dict):
-            raise ProtocolError("payload: must be an object")
-        self.captions.receive_caption(conn.session_id, data)
+        body = expect_object(data, {"utterance", "room", "text", "final"})
+        self.captions.receive_caption(conn.session_id, conn.sid, body)
 
     # -- presenting ----------------------------------------------------------------------
 

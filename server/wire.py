@@ -21,6 +21,8 @@ class JoinRequest:
 
     mic: bool
     camera: bool
+    # The person's caption choice, made in the lobby (None: keep what it was).
+    captions_declined: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,20 @@ def expect_object(payload: Any, allowed: set[str]) -> dict[str, Any]:
 
 def parse_join(payload: Any) -> JoinRequest:
     """Parse `join`."""
-    body = expect_object(payload, {"publish"})
+    body = expect_object(payload, {"publish", "captionsDeclined"})
+    declined = body.get("captionsDeclined")
+    if declined is not None and not isinstance(declined, bool):
+        raise ProtocolError("captionsDeclined: must be true or false")
     publish = body.get("publish", {"mic": True, "camera": True})
     publish = expect_object(publish, {"mic", "camera"})
     for key in ("mic", "camera"):
         if not isinstance(publish.get(key, False), bool):
             raise ProtocolError(f"publish.{key}: must be true or false")
-    return JoinRequest(mic=publish.get("mic", False), camera=publish.get("camera", False))
+    return JoinRequest(
+        mic=publish.get("mic", False),
+        camera=publish.get("camera", False),
+        captions_declined=declined,
+    )
 
 
 def parse_answer(payload: Any) -> Answer:

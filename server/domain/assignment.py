@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from .errors import UserError
 
 ASSIGN_MODES = ("balanced", "random")
+# Steps of the backtracking search, over all room sizes tried: sessions are small.
+SEARCH_BUDGET = 20_000
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,12 @@ def plan_assignment(request: AssignmentRequest, rng: random.Random) -> dict[str,
     # Sizes as even as possible: the smallest room capacity that lets everything fit.
     even = -(-len(people) // len(rooms))  # ceil
     placed = None
+    # One search budget for all capacities: an impossible plan fails fast, never
+    # holding the session (and the process) for long.
+    budget = [SEARCH_BUDGET]
     for capacity in range(max(even, max((len(u) for u in units), default=0)), len(people) + 1):
-        placed = _place(order, units, conflicts, len(rooms), capacity)
-        if placed is not None:
+        placed = _place(order, units, conflicts, len(rooms), capacity, budget)
+        if placed is not None or budget[0] < 0:
             break
     if placed is None:
         raise UserError("these together/apart choices cannot all be kept with this many rooms")
@@ -113,12 +118,12 @@ def _place(
     conflicts: list[set[int]],
     room_count: int,
     capacity: int,
+    budget: list[int],
 ) -> dict[int, int] | None:
-    """Backtracking: each unit into the emptiest room that fits; None if none works."""
+    """Backtracking: each unit into the emptiest room that fits; None if none works
+    (or the shared `budget` of steps ran out)."""
     sizes = [0] * room_count
     placed: dict[int, int] = {}
-    # Sessions are small (at most a few dozen people), but bound the search anyway.
-    budget = [20000]
 
     def fill(i: int) -> bool:
         if i == len(order):

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .events import (
+    BreakoutBroadcast,
+    BreakoutsChanged,
     BreakoutsClosed,
     BreakoutsOpened,
     CameraStopped,
@@ -76,6 +78,10 @@ def audit_entry(event: Event) -> AuditEntry | None:
             return AuditEntry("end-session", by.id if by else None, None)
         case ParticipantMoved(participant=p, by=by) if by is not None:
             return AuditEntry("move", by.id, p.id, p.room)
+        case BreakoutBroadcast(sender=sender):
+            return AuditEntry("broadcast", sender.id, None)
+        case BreakoutsChanged(by=by) if by is not None:
+            return AuditEntry("breakouts-change", by.id, None)
         case BreakoutsOpened(by=by):
             return AuditEntry("breakouts-open", by.id, None)
         case CaptionsChanged(enabled=enabled, transcript=transcript, by=by):

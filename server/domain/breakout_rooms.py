@@ -18,6 +18,7 @@ from .events import (
     HelpRequested,
 )
 from .model import MAIN_ROOM, Presence
+from .participant import IN_CALL
 from .roles import FACILITATORS, Action, Role
 from .state import SessionState
 
@@ -135,13 +136,15 @@ class BreakoutRooms(SessionState):
         actor = self._actor(actor_id, Action.VISIT_ROOMS)
         self.breakouts.check_destination(room_id)
         visiting = room_id != MAIN_ROOM and self.breakouts.planned.get(actor.id) != room_id
-        return self._move(actor, room_id, None, visiting=visiting)
+        return self._move(actor, room_id, actor.actor(), visiting=visiting)
 
     def choose_room(self, participant_id: str, room_id: str) -> list[Event]:
         """Go to a room of one's own choice, when the therapist allows it."""
         person = self._actor(participant_id, Action.CHOOSE_OWN_ROOM)
         if not self.breakouts.self_choice and person.role not in FACILITATORS:
             raise NotPermitted("choosing your own room is not allowed in this session")
+        if not self.breakouts.open:
+            raise UserError("the breakout rooms are not open")
         self.breakouts.check_destination(room_id)
         if room_id == MAIN_ROOM:
             self.breakouts.planned.pop(person.id, None)
@@ -162,6 +165,7 @@ class BreakoutRooms(SessionState):
     def clear_help(self, actor_id: str, participant_id: str) -> list[Event]:
         """A facilitator answered a help request (or dismissed it)."""
         actor = self._actor(actor_id, Action.SEE_HELP_REQUESTS)
+        self._known(participant_id)
         before = len(self.breakouts.help)
         self.breakouts.help = [h for h in self.breakouts.help if h.participant_id != participant_id]
         return [BreakoutsChanged(actor.actor())] if len(self.breakouts.help) != before else []
@@ -174,8 +178,10 @@ class BreakoutRooms(SessionState):
         self.breakouts.close()
         events: list[Event] = [BreakoutsClosed(reason, by)]
         for person in list(self._participants.values()):
-            if person.room != MAIN_ROOM or person.visiting:
+            if person.presence in IN_CALL and (person.room != MAIN_ROOM or person.visiting):
                 events += self._move(person, MAIN_ROOM, by)
+            elif person.presence not in IN_CALL:
+                person.room, person.visiting = MAIN_ROOM, False
         events.append(BreakoutsChanged(by))
         return events
 
@@ -192,5 +198,5 @@ class BreakoutRooms(SessionState):
         return []
 
     def next_deadline(self) -> float | None:
-        """When `breakout_tick` next has something to do."""
-        return self.breakouts.next_deadline()
+        """When `breakout_tick` next has something to do (never once ended)."""
+        return None if self.ended else self.breakouts.next_deadline()

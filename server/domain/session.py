@@ -45,26 +45,36 @@ class Session(BreakoutRooms, ScreenSharing, Captioning):
     # -- arriving and leaving --------------------------------------------------
 
     def join(
-        self, participant_id: str, name: str, role: Role, now: float, pre_admitted: bool = False
+        self,
+        participant_id: str,
+        name: str,
+        role: Role,
+        now: float,
+        pre_admitted: bool = False,
+        declines_captions: bool | None = None,
     ) -> list[Event]:
         """Knock: facilitators come in, others wait (unless pre-admitted, or the waiting
-        room is off, while a facilitator is present); back within grace: come straight in."""
+        room is off, while a facilitator is present); back within grace: come straight in.
+        `declines_captions` (if given) is the person's caption choice, made before any
+        of their audio could reach an engine."""
         refusal = self.entry_refusal(participant_id)
         if refusal is not None:
             raise NotPermitted(ENTRY_REFUSALS[refusal])
         require(role, Action.JOIN)
+        if declines_captions is True:
+            self._caption_declined.add(participant_id)
+        elif declines_captions is False:
+            self._caption_declined.discard(participant_id)
         known = self._participants.get(participant_id)
         if known is not None and known.presence is not Presence.LEFT:
             if known.presence is Presence.RECONNECTING:
                 known.dropped_at = None
-                known.move_to(Presence.PRESENT)
+                self._come_in(known)
                 return [ParticipantUpdated(known.view())]
             if known.presence is Presence.WAITING:
                 return [ParticipantWaiting(known.view())]
             return []
         person = Participant(participant_id, name, role, pre_admitted=pre_admitted)
-        # While breakout rooms are open, someone planned for one goes straight there.
-        person.room = self.breakouts.arrival_room(participant_id)
         # Someone who may not publish (an observer) shows as muted with camera off.
         person.mic = "live" if may(role, Action.PUBLISH_MIC) else "off"
         person.camera = "live" if may(role, Action.PUBLISH_CAMERA) else "off"
@@ -72,10 +82,10 @@ class Session(BreakoutRooms, ScreenSharing, Captioning):
         self._participants.pop(participant_id, None)
         self._participants[participant_id] = person
         if may(role, Action.SKIP_WAITING_ROOM):
-            person.move_to(Presence.PRESENT)
+            self._come_in(person)
             return [ParticipantJoined(person.view()), *self._admit_expected()]
         if self._lets_in(person):
-            person.move_to(Presence.PRESENT)
+            self._come_in(person)
             return [ParticipantJoined(person.view())]
         return [ParticipantWaiting(person.view())]
 
@@ -115,7 +125,7 @@ class Session(BreakoutRooms, ScreenSharing, Captioning):
         """Let someone in from the waiting room."""
         actor = self._actor(actor_id, Action.ADMIT)
         person = self._waiting(participant_id)
-        person.move_to(Presence.PRESENT)
+        self._come_in(person)
         return [ParticipantAdmitted(person.id, actor.actor()), ParticipantJoined(person.view())]
 
     def deny(self, actor_id: str, participant_id: str, message: str = "") -> list[Event]:
@@ -279,6 +289,7 @@ class Session(BreakoutRooms, ScreenSharing, Captioning):
             if person.presence is not Presence.LEFT:
                 events += self._remove(person, "ended")
         self.ended = True
+        self.breakouts.close()
         events.append(SessionEnded(self.id, actor))
         return events
 

@@ -160,9 +160,16 @@ class SessionState:
         events: list[Event] = []
         for person in list(self._participants.values()):
             if person.presence is Presence.WAITING and self._lets_in(person):
-                person.move_to(Presence.PRESENT)
+                self._come_in(person)
                 events.append(ParticipantJoined(person.view()))
         return events
+
+    def _come_in(self, person: Participant) -> None:
+        """Into the call: while breakout rooms are open, straight to one's planned room
+        (people waiting or reconnecting are in no room anyone sees)."""
+        person.move_to(Presence.PRESENT)
+        person.room = self.breakouts.arrival_room(person.id)
+        person.visiting = False
 
     def _require_open(self) -> None:
         if self.ended:
@@ -232,7 +239,9 @@ class SessionState:
             require(actor.role, action)
         target = self._present(target_id)
         if not may(actor.role, action) and not (
-            self.breakouts.leads(actor.id, target.room) and actor.room == target.room
+            self.breakouts.leads(actor.id, target.room)
+            and actor.room == target.room
+            and target.role not in FACILITATORS
         ):
             raise NotPermitted(f"you may {action.value} only in the breakout room you lead")
         return actor, target

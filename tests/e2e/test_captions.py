@@ -51,9 +51,10 @@ async def test_a_page_shows_what_another_said_and_never_what_a_decliner_said(
 
     sam_link = await server.mint_link(sid, "Sam", "patient", admitted=True)
     sam = await open_page(sam_link["url"], fake_audio=sam_wav)
+    await sam.uncheck("#lobby-captions")  # declined before any audio left the page
     await sam.click("#join")
     await sam.wait_for_selector("#captions-controls:not([hidden])")
-    await sam.uncheck("#captions-mine")
+    assert not await sam.is_checked("#captions-mine")
     alex_link = await server.mint_link(sid, "Alex", "patient", admitted=True)
     alex = await open_page(alex_link["url"], fake_audio=alex_wav)
     await alex.click("#join")

@@ -229,3 +229,59 @@ def test_rooms_cannot_be_redefined_while_open_and_names_are_checked() -> None:
         session.set_breakout_rooms("p_t", [f"R{i}" for i in range(21)])
     with pytest.raises(UserError, match="not open"):
         session.close_breakouts("p_t")
+
+
+def test_an_ended_session_has_no_deadline_and_its_rooms_are_closed() -> None:
+    session = group()
+    open_two_rooms(session, duration_s=600)
+    session.end("p_t")
+    assert session.next_deadline() is None
+    assert not session.breakouts.open
+
+
+def test_someone_who_dropped_before_the_rooms_opened_comes_back_into_their_room() -> None:
+    session = group()
+    session.assign_to_room("p_t", "p_a", "r1")
+    session.assign_to_room("p_t", "p_b", "r1")
+    session.drop("p_a", T0)
+    session.open_breakouts("p_t", None, T0)
+    assert session.participant("p_a").room == MAIN_ROOM
+    session.join("p_a", "P_A", Role.PATIENT, T0 + 1)
+    assert session.participant("p_a").room == "r1"
+    session.publish("p_a", "mic_p_a2", Source.MIC)
+    assert "mic_p_a2" in session.subscriptions()["p_b"]
+
+
+def test_waiting_people_are_in_no_room_until_admitted_then_go_to_their_plan() -> None:
+    session = Session("s_2", "Group", T0, waiting_room=True)
+    session.join("p_t", "Dr. Rivera", Role.THERAPIST, T0)
+    session.join("p_a", "Alex", Role.PATIENT, T0)
+    session.admit("p_t", "p_a")
+    session.set_breakout_rooms("p_t", ["Blue"])
+    session.assign_to_room("p_t", "p_a", "r1")
+    session.open_breakouts("p_t", None, T0)
+    session.leave("p_a")
+    session.join("p_a", "Alex", Role.PATIENT, T0 + 1)  # knocks again: waits
+    assert session.participant("p_a").room == MAIN_ROOM
+    closing = session.close_breakouts("p_t")
+    assert not any(isinstance(e, ParticipantMoved) for e in closing)
+    session.open_breakouts("p_t", None, T0 + 2)
+    session.admit("p_t", "p_a")
+    assert session.participant("p_a").room == "r1"
+
+
+def test_a_peer_leader_cannot_mute_a_visiting_facilitator() -> None:
+    session = group()
+    session.assign_to_room("p_t", "p_l", "r1")
+    open_two_rooms(session)
+    session.set_room_leader("p_t", "r1", "p_l")
+    session.visit("p_t", "r1")
+    with pytest.raises(NotPermitted):
+        session.mute("p_l", "p_t")
+
+
+def test_choosing_a_room_needs_open_rooms() -> None:
+    session = group()
+    session.set_self_choice("p_t", True)
+    with pytest.raises(UserError, match="not open"):
+        session.choose_room("p_a", MAIN_ROOM)

@@ -61,3 +61,11 @@ def test_a_transcript_needs_captions_and_survives_the_store() -> None:
     again = Session.from_record(session.to_record())
     assert (again.captions_on, again.transcript_on) == (True, True)
     assert again.declined_captions("p_b")
+
+
+def test_a_choice_made_before_joining_holds_from_the_first_moment() -> None:
+    session = group()
+    session.set_captions("p_t", True, False)
+    session.join("p_c", "Kim", Role.PATIENT, T0, declines_captions=True)
+    assert session.declined_captions("p_c")
+    assert "p_c" not in session.captioned()
