@@ -137,7 +137,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     def metrics() -> dict[str, float]:
         return media.stats() | captions.metrics() | {"connections": signaling.connection_count()}
 
-    api = AdminApi(settings, registry, signer, metrics, store)
+    api = AdminApi(settings, registry, signer, metrics, store, speaking.settings)
     app.add_routes(api.routes())
     app.add_routes(
         [

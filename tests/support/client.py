@@ -56,6 +56,12 @@ SERVER_EVENTS = (
     "breakout-warning",
     "broadcast",
     "help-requested",
+    "speaking-stats",
+    "cue",
+    "cue-cleared",
+    "my-speaking",
+    "hands-order",
+    "speaking-options",
 )
 
 
