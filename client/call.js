@@ -4,6 +4,7 @@
 import { describeScreen, describeTiles, renderGrid } from "./grid.js";
 import { notify, renderPanel, setUpPanel } from "./panel.js";
 import { renderRooms, setUpRooms, takeBreakouts } from "./rooms.js";
+import { renderSpeaking, setUpSpeaking } from "./speaking.js";
 import { CallConnection, readToken } from "./protocol.js";
 import { $, state } from "./state.js";
 
@@ -43,6 +44,7 @@ function render() {
   renderGrid();
   renderPanel();
   renderRooms();
+  renderSpeaking();
 }
 
 // -- lobby ---------------------------------------------------------------------
@@ -226,6 +228,7 @@ function joinCall() {
     showEnded("You were not let in", body.message || LEFT_REASONS.denied),
   );
   setUpRooms((name, handler) => on(conn, name, handler));
+  setUpSpeaking((name, handler) => on(conn, name, handler));
   conn.addEventListener("state", (e) => showState(/** @type {CustomEvent} */ (e).detail));
   conn.addEventListener("refused", (e) => {
     const { code, message } = /** @type {CustomEvent} */ (e).detail;

@@ -69,6 +69,7 @@ class SessionSpeaking:
     led_rooms: dict[str, str] = field(default_factory=dict)  # leader id -> room
     report: SpeakingReport | None = None
     stats_key: str | None = None
+    options_due: bool = True
     # Cue keys last sent, per audience: "staff" or a peer leader's id.
     sent_cues: dict[str, set[CueKey]] = field(default_factory=dict)
     own_sent: dict[str, tuple[int, float]] = field(default_factory=dict)  # talk, when
@@ -127,6 +128,7 @@ class SpeakingService:
             # A console that just (re)connected gets the whole picture on the next tick.
             state.stats_key = None
             state.sent_cues.pop("staff", None)
+            state.options_due = True
 
     async def _load(self, session_id: str) -> SessionSpeaking:
         """The session's ledger from the store (a reconnect or restart keeps totals)."""
@@ -225,6 +227,10 @@ class SpeakingService:
             state.stats_key = key
             body["names"] = {pid: state.names.get(pid, "") for pid in state.ledger.people()}
             await self._emit("speaking-stats", body, self._staff_room(session_id))
+        if state.options_due:
+            state.options_due = False
+            body = {"leadersSeeRoom": state.leaders_see_room}
+            await self._emit("speaking-options", body, self._staff_room(session_id))
         await self._push_cues(session_id, state)
         if self._show_own_talk:
             await self._push_own_talk(state, report, now)
