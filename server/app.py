@@ -124,6 +124,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     # Present first, so clients hear of a change before media follows it.
     listeners += [signaling.presenter.present, bridge.on_events, captions.on_events]
     listeners.append(speaking.on_events)
+    registry.on_load.append(speaking.on_loaded)
 
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     app[SETTINGS] = settings

@@ -130,6 +130,13 @@ class SpeakingService:
             state.sent_cues.pop("staff", None)
             state.options_due = True
 
+    async def on_loaded(self, session: Session) -> None:
+        """A session host was loaded from the store: load its ledger too."""
+        if session.id in self._sessions or session.ended or not session.participants():
+            return
+        state = await self._load(session.id)
+        self._reconcile(state, session, self._clock())
+
     async def _load(self, session_id: str) -> SessionSpeaking:
         """The session's ledger from the store (a reconnect or restart keeps totals)."""
         record = await self._store.load_kept("speaking", session_id, self._clock())

@@ -6,8 +6,10 @@ on every client."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +24,7 @@ from tests.support.audio import (
     speak,
 )
 from tests.support.client import Client
+from tests.support.redis_server import running_redis
 from tests.support.server import PeerCircleServer, StartServer
 
 pytestmark = pytest.mark.media
@@ -184,6 +187,37 @@ async def test_totals_mute_cues_reconnect_and_move(
     assert status == 200 and text.startswith("span,room,person,name,") and ada_id in text
     status, svg = await server.request("GET", f"/api/sessions/{sid}/report/chart.svg")
     assert status == 200 and svg.startswith("<svg") and "Ada" in svg
+
+
+async def test_totals_survive_a_server_restart(
+    start_server: StartServer,
+    clients: Clients,
+    speech: dict[str, tuple[bytes, float]],
+    tmp_path: Path,
+) -> None:
+    with running_redis(tmp_path) as redis:
+        env = {
+            "PEERCIRCLE_STORE": "redis",
+            "PEERCIRCLE_REDIS_URL": redis.url,
+            # Links stay valid across the restart.
+            "PEERCIRCLE_TOKEN_SECRET": secrets.token_urlsafe(32),
+        }
+        first = await start_server(env=env)
+        sid = (await first.create_session())["id"]
+        link = await first.mint_link(sid, "Therapist", "therapist")
+        therapist = await joined(clients, first, sid, "Therapist", "therapist", token=link["token"])
+        pcm, truth = speech["ben"]
+        track = mic(pcm)
+        ben = await joined(clients, first, sid, "Ben", "patient", track)
+        ben_id = ben.participant_id
+        await asyncio.wait_for(track.done.wait(), 60)
+        await therapist.wait_for(lambda: near(talk_of(therapist, ben_id), truth), 15)
+        await first.stop()
+
+        second = await start_server(env=env)
+        back = await joined(clients, second, sid, "Therapist", "therapist", token=link["token"])
+        # The ledger came back from the store: Ben's talk is still there.
+        await back.wait_for(lambda: near(talk_of(back, ben_id), truth), 15)
 
 
 async def test_the_report_expires_with_retention(
