@@ -172,7 +172,9 @@ class AdminApi:
             {"records": records, "chain": "intact" if broken is None else f"broken at {broken}"}
         )
 
-    async def _speaking_report(self, request: web.Request) -> tuple[SpeakingLedger, float, dict[str, str]]:
+    async def _speaking_report(
+        self, request: web.Request
+    ) -> tuple[SpeakingLedger, float, dict[str, str]]:
         host = await self._registry.get(request.match_info["session_id"])
         found = await load_ledger(self._store, host.session.id, time.time(), self._speaking)
         if found is None:
