@@ -177,9 +177,12 @@ class AdminApi:
     ) -> tuple[SpeakingLedger, float, dict[str, str]]:
         host = await self._registry.get(request.match_info["session_id"])
         found = await load_ledger(self._store, host.session.id, time.time(), self._speaking)
-        if found is None:
-            raise NotFound("no speaking statistics for this session (none, or past retention)")
         names = {p["id"]: p["name"] for p in host.session.to_record()["participants"]}
+        if found is None:
+            if host.session.ended:
+                raise NotFound("no speaking statistics for this session (none, or past retention)")
+            # A session still open has measured nothing yet: an empty report.
+            return SpeakingLedger(self._speaking), time.time(), names
         return found[0], found[1], names
 
     async def report(self, request: web.Request) -> web.Response:

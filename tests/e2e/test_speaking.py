@@ -114,6 +114,8 @@ async def test_dashboard_totals_and_the_silent_patients_cue(
     await eventually(
         totals_match, sam_lead + sam_truth + 30, "the dashboard shows both totals within 5%"
     )
+    for name, truth in (("Alex", alex_truth), ("Sam", sam_truth)):
+        print(f"{name}: dashboard {await shown_talk(therapist, ids[name])} s, truth {truth:.2f} s")
     assert await shown_talk(therapist, ids["Cal"]) == 0.0
     assert await cue.is_visible(), "Cal still has not spoken"
     # Patients see only their own time, and no cues or dashboard.

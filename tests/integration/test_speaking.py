@@ -164,6 +164,7 @@ async def test_totals_mute_cues_reconnect_and_move(
     await asyncio.wait_for(later_track.done.wait(), 60)
     total = ada_truth + later_truth
     await therapist.wait_for(lambda: near(talk_of(therapist, ada_id), total), within=15)
+    print(f"measured {talk_of(therapist, ada_id):.2f} s of {total:.2f} s spoken")
     # The room roll-up holds what was said there; the main room keeps the rest.
     assert near(talk_of(therapist, ada_id, "main"), ada_truth)
     assert talk_of(therapist, ada_id, "r1") > 0.5 * later_truth
