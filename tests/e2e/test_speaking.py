@@ -111,9 +111,13 @@ async def test_dashboard_totals_and_the_silent_patients_cue(
                 return False
         return True
 
-    await eventually(
-        totals_match, sam_lead + sam_truth + 30, "the dashboard shows both totals within 5%"
-    )
+    try:
+        await eventually(totals_match, sam_lead + sam_truth + 30, "both totals within 5%")
+    except AssertionError:
+        shown = {n: await shown_talk(therapist, ids[n]) for n in ("Alex", "Sam")}
+        raise AssertionError(
+            f"dashboard {shown}, truth {alex_truth:.2f} / {sam_truth:.2f}"
+        ) from None
     for name, truth in (("Alex", alex_truth), ("Sam", sam_truth)):
         print(f"{name}: dashboard {await shown_talk(therapist, ids[name])} s, truth {truth:.2f} s")
     assert await shown_talk(therapist, ids["Cal"]) == 0.0
