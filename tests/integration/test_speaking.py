@@ -299,3 +299,45 @@ async def test_facilitator_requests_and_bad_input(
     await therapist.emit("speaking-options", {"leadersSeeRoom": True})
     await therapist.next_event("speaking-options", lambda o: o["leadersSeeRoom"], since)
     assert not {name for name, _ in ada.events} & {"cue", "speaking-stats", "speaking-options"}
+
+
+async def test_a_peer_leader_sees_the_cues_of_their_room_only_when_allowed(
+    start_server: StartServer, clients: Clients
+) -> None:
+    env = ENV | {"PEERCIRCLE_SPEAKING_CUE_MIN_INTERVAL_S": "1"}
+    server = await start_server(env=env)
+    sid = (await server.create_session())["id"]
+    therapist = await joined(clients, server, sid, "Therapist", "therapist")
+    lee = await joined(clients, server, sid, "Lee", "peer-leader")
+    ada = await joined(clients, server, sid, "Ada", "patient")
+    ben = await joined(clients, server, sid, "Ben", "patient")
+    await therapist.emit("breakout-rooms", {"names": ["Blue"]})
+    await therapist.next_event("breakout-console")
+    for who in (lee, ada):
+        await therapist.emit("breakout-move", {"participant": who.participant_id, "room": "r1"})
+    await therapist.emit("breakout-leader", {"room": "r1", "participant": lee.participant_id})
+    await therapist.emit("breakout-open", {"durationS": None})
+    await ada.next_event("moved")
+
+    def cue_for(person: Client, room: str) -> Callable[[Any], bool]:
+        return lambda c: c["person"] == person.participant_id and c["room"] == room
+
+    # Not allowed: the facilitators see Ada's cue in r1; Lee sees nothing.
+    await therapist.next_event("cue", cue_for(ada, "r1"), within=20)
+    await therapist.next_event("cue", cue_for(ben, "main"), within=20)
+    # A round trip on Lee's socket: anything sent to him before it has arrived.
+    since = len(lee.events)
+    await lee.emit("hands-by-talk", {})
+    await lee.next_event("error", since=since)
+    assert not [name for name, _ in lee.events if name.startswith("cue")]
+
+    # Allowed: Lee gets the cues of r1 (Ada's), never those of the main room (Ben's).
+    await therapist.emit("speaking-options", {"leadersSeeRoom": True})
+    await lee.next_event("cue", cue_for(ada, "r1"), within=10)
+    assert all(data["room"] == "r1" for name, data in lee.events if name == "cue")
+
+    # Taken back: Lee's cues are cleared.
+    since = len(lee.events)
+    await therapist.emit("speaking-options", {"leadersSeeRoom": False})
+    await lee.next_event("cue-cleared", since=since, within=10)
+    assert not {name for name, _ in ada.events + ben.events} & {"cue", "speaking-stats"}
