@@ -5,6 +5,13 @@ import { describeScreen, describeTiles, renderGrid } from "./grid.js";
 import { notify, renderPanel, setUpPanel } from "./panel.js";
 import { renderRooms, setUpRooms, takeBreakouts } from "./rooms.js";
 import { renderSpeaking, setUpSpeaking } from "./speaking.js";
+import {
+  captionLog,
+  captionState,
+  renderCaptions,
+  setUpCaptions,
+  takeCaptionSettings,
+} from "./captions.js";
 import { CallConnection, readToken } from "./protocol.js";
 import { $, state } from "./state.js";
 
@@ -45,6 +52,7 @@ function render() {
   renderPanel();
   renderRooms();
   renderSpeaking();
+  renderCaptions();
 }
 
 // -- lobby ---------------------------------------------------------------------
@@ -164,6 +172,8 @@ function joinCall() {
     state.mayShare = body.mayShare;
     state.shareRequests = body.shareRequests ?? [];
     takeBreakouts(body.breakouts);
+    captionState.declined = Boolean(body.captionsDeclined);
+    takeCaptionSettings(body.session);
     state.breakoutConsole = body.breakoutConsole ?? { planned: {}, help: [] };
     // Tell the others what our lobby choices were.
     if (body.you.role !== "observer") conn.send("media-state", {
@@ -182,6 +192,7 @@ function joinCall() {
     state.locked = body.locked;
     state.chatEnabled = body.chatEnabled;
     state.sharePolicy = body.sharePolicy;
+    takeCaptionSettings(body);
   });
   on(conn, "hands", (body) => (state.hands = body.queue));
   on(conn, "hand", (body) => (state.handRaised = body.raised));
@@ -221,6 +232,15 @@ function joinCall() {
     notify(`Your screen share was stopped${by}.`, undefined, "share-ended");
   });
   on(conn, "local-share", () => {});
+  on(conn, "media-quality", (body) =>
+    notify(
+      body.video === "paused"
+        ? "Your connection is struggling: the others' video is paused, their audio goes on."
+        : "Your connection has recovered: video is back.",
+      undefined,
+      "media-quality",
+    ),
+  );
   on(conn, "break-requested", (body) =>
     notify(`${body.name} needs a break.`, undefined, "break-requested"),
   );
@@ -229,6 +249,7 @@ function joinCall() {
   );
   setUpRooms((name, handler) => on(conn, name, handler));
   setUpSpeaking((name, handler) => on(conn, name, handler));
+  setUpCaptions((name, handler) => on(conn, name, handler));
   conn.addEventListener("state", (e) => showState(/** @type {CustomEvent} */ (e).detail));
   conn.addEventListener("refused", (e) => {
     const { code, message } = /** @type {CustomEvent} */ (e).detail;
@@ -343,6 +364,7 @@ function showEnded(title, detail) {
     return out;
   },
   state: () => state.connection?.state ?? "lobby",
+  captions: () => captionLog.map((c) => ({ speaker: c.speaker, text: c.text, final: c.final })),
   me: () => state.myId,
 };
 

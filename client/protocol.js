@@ -13,7 +13,8 @@ export const PROTOCOL_VERSION = 1;
 /**
  * @typedef {{protocol: number, you: {id: string, name: string, role: string},
  *   session: {id: string, title: string, locked: boolean, chatEnabled: boolean,
- *     sharePolicy: string},
+ *     sharePolicy: string, captions: boolean, transcript: boolean},
+ *   captionsDeclined?: boolean,
  *   participants: Participant[], tracks: Track[], iceServers: RTCIceServer[],
  *   hand: boolean, hands?: string[], waiting?: Participant[], mayShare: boolean,
  *   shareRequests?: {id: string, name: string}[], breakouts: Breakouts,
@@ -177,6 +178,10 @@ export class CallConnection extends EventTarget {
       "breakout-warning",
       "broadcast",
       "help-requested",
+      "caption",
+      "captions-status",
+      "caption-consent",
+      "media-quality",
     ]) {
       socket.on(name, (/** @type {unknown} */ body) => this.emit(name, body));
     }
@@ -347,8 +352,14 @@ export class CallConnection extends EventTarget {
 
   /** @param {string[]} names */
   createRooms(names) { this.send("breakout-rooms", { names }); }
-  /** @param {"random" | "balanced"} mode */
-  assignRooms(mode) { this.send("breakout-assign", { mode }); }
+  /**
+   * @param {"random" | "balanced"} mode
+   * @param {string[][]} [together] groups kept in one room
+   * @param {string[][]} [apart] groups spread over different rooms
+   */
+  assignRooms(mode, together = [], apart = []) {
+    this.send("breakout-assign", { mode, together, apart });
+  }
   /** @param {string} participant @param {string} room */
   moveTo(participant, room) { this.send("breakout-move", { participant, room }); }
   /** @param {number | null} durationS */

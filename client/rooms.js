@@ -42,6 +42,31 @@ function moveSelect(/** @type {Participant} */ p) {
   return select;
 }
 
+/** Keep a multi-select listing the people an assignment spreads (selection kept). */
+function fillPeople(/** @type {HTMLSelectElement} */ select) {
+  const people = [...state.participants.values()].filter(
+    (p) => p.role === "patient" || p.role === "peer-leader",
+  );
+  const key = people.map((p) => p.id).join(",");
+  if (select.dataset.people === key) return;
+  const chosen = new Set(Array.from(select.selectedOptions, (o) => o.value));
+  select.replaceChildren();
+  for (const p of people) {
+    const option = document.createElement("option");
+    option.value = p.id;
+    option.textContent = p.name;
+    option.selected = chosen.has(p.id);
+    select.append(option);
+  }
+  select.dataset.people = key;
+}
+
+/** The selected ids of a multi-select, as a group (none if fewer than two). */
+function group(/** @type {string} */ id) {
+  const ids = Array.from(/** @type {HTMLSelectElement} */ ($(id)).selectedOptions, (o) => o.value);
+  return ids.length >= 2 ? [ids] : [];
+}
+
 function renderRoomConsole() {
   const section = $("rooms-console");
   section.hidden = !isFacilitator();
@@ -52,6 +77,7 @@ function renderRoomConsole() {
   /** @type {HTMLButtonElement} */ ($("rooms-open")).disabled = rooms.length === 0;
   /** @type {HTMLButtonElement} */ ($("rooms-assign")).disabled = rooms.length === 0;
   /** @type {HTMLInputElement} */ ($("rooms-self-choice")).checked = state.breakouts.selfChoice;
+  for (const id of ["rooms-together", "rooms-apart"]) fillPeople(/** @type {HTMLSelectElement} */ ($(id)));
   const list = $("room-list");
   list.replaceChildren();
   if (rooms.length === 0) return;
@@ -193,7 +219,11 @@ export function setUpRooms(on) {
   });
   $("rooms-assign").addEventListener("click", () => {
     const mode = /** @type {HTMLSelectElement} */ ($("rooms-mode")).value;
-    state.connection?.assignRooms(mode === "balanced" ? "balanced" : "random");
+    state.connection?.assignRooms(
+      mode === "balanced" ? "balanced" : "random",
+      group("rooms-together"),
+      group("rooms-apart"),
+    );
   });
   $("rooms-open").addEventListener("click", () => {
     const minutes = Number(/** @type {HTMLInputElement} */ ($("rooms-minutes")).value);

@@ -5,7 +5,7 @@
     python examples/captioner.py --url http://127.0.0.1:8080 --token <captioner token>
 
 A clinic replaces `transcribe` with a call to its own speech-to-text. The protocol is
-in docs/CAPTIONS.md (to be copied into docs/PROTOCOL.md).
+in docs/PROTOCOL.md ("Captioner service").
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from .aiortc_hooks import (
     tap_rtp_packets,
 )
 from .audio_tap import AudioTap
+from .congestion import CongestionGuard
 from .plan import MediaListener
 from .tracks import ForwardSlot, PublishedTrack
 
@@ -81,6 +82,7 @@ class MediaPeer:
         self._taps: list[TapCounters] = []
         self._receive_slots: list[_ReceiveSlot] = []
         self._held: list[ForwardSlot] = []
+        self.congestion = CongestionGuard(peer_id)
         self._pending: dict[str, PublishedTrack] = {}
         self._wanted: dict[str, PublishedTrack] = {}
         for source in publish:
@@ -273,6 +275,24 @@ class MediaPeer:
             parsed.sdpMLineIndex = index
             await self._pc.addIceCandidate(parsed)
 
+    # -- slow consumers ------------------------------------------------------------------
+
+    def check_congestion(self, now: float) -> None:
+        """Once a second: pause this subscriber's video while it keeps losing it (its
+        audio goes on), and probe again later (media/congestion.py)."""
+        sent = lost = 0
+        for slot in self._receive_slots:
+            if slot.track.kind == "video":
+                s, lost_now = slot.track.take_loss_figures()
+                sent, lost = sent + s, lost + lost_now
+        if not self.congestion.update(now, sent, lost):
+            return
+        paused = self.congestion.video_paused
+        for slot in self._receive_slots:
+            if slot.track.kind == "video":
+                slot.track.pause(paused)
+        self._listener.on_video_paused(self.id, paused)
+
     # -- state -----------------------------------------------------------------
 
     @property
@@ -301,6 +321,7 @@ class MediaPeer:
             "retransmitted": sum(s.retransmitted for s in slots),
             "retransmit_misses": sum(s.retransmit_misses for s in slots),
             "receive_slots": len(self._receive_slots),
+            "video_paused_peers": int(self.congestion.video_paused),
         }
 
     async def close(self) -> None:

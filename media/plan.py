@@ -41,3 +41,7 @@ class MediaListener(Protocol):
         Missing time (lost packets, silence suppression, a client that stopped
         sending) has no frames: count it as silence. PCM only while capture is on.
         """
+
+    def on_video_paused(self, peer_id: str, paused: bool) -> None:
+        """The peer could not keep up: others' video to it is paused (audio goes on),
+        or resumed. Tell the person."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from .vad import DEFAULT_VAD_MODE
 
 log = logging.getLogger(__name__)
 
+HEALTH_EVERY_S = 1.0
 COUNTERS = (
     "frames_in",
     "packets_in",
@@ -28,6 +30,7 @@ COUNTERS = (
     "frames_dropped",
     "retransmitted",
     "retransmit_misses",
+    "video_paused_peers",
 )
 
 
@@ -69,6 +72,15 @@ class MediaServer:
         self._wanted: dict[str, frozenset[str]] = {}
         self.codec_counters: CodecCounters = count_video_codec_use()
         offer_loopback_candidates(offer_loopback)
+        self._health: asyncio.Task[None] | None = None
+
+    async def _watch_subscribers(self) -> None:
+        """Once a second, let each peer judge whether it keeps up (slow consumers)."""
+        while self._peers:
+            await asyncio.sleep(HEALTH_EVERY_S)
+            now = time.monotonic()
+            for peer in list(self._peers.values()):
+                peer.check_congestion(now)
 
     async def open_peer(self, peer_id: str, publish: list[str]) -> None:
         """Create the peer (replacing an older one of that id) and send its first offer."""
@@ -76,6 +88,8 @@ class MediaServer:
         peer = MediaPeer(peer_id, publish, self._ice, self._listener, self._audio_tap)
         self._peers[peer_id] = peer
         peer.start()
+        if self._health is None or self._health.done():
+            self._health = asyncio.ensure_future(self._watch_subscribers())
         self._apply_to(peer)
 
     async def close_peer(self, peer_id: str) -> None:
@@ -155,4 +169,6 @@ class MediaServer:
         """Close every peer, then the audio tap."""
         for peer_id in list(self._peers):
             await self.close_peer(peer_id)
+        if self._health is not None:
+            self._health.cancel()
         self._audio_tap.close()

@@ -9,6 +9,7 @@ source switches, then SRTP-protects it with the subscriber's keys and sends it.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 import time
@@ -44,6 +45,8 @@ RESEND_INTERVAL_S = 0.1
 # resends, not a storm of them that would starve everyone else.
 RESEND_CREDIT_PER_PACKET = 0.2
 RESEND_CREDIT_MAX = 30.0
+# How many reported-lost sequence numbers a slot remembers, to count each loss once.
+NACK_MEMORY = 2048
 
 
 def is_vp8_keyframe(frame: bytes) -> bool:
@@ -173,6 +176,13 @@ class ForwardSlot(MediaStreamTrack):
         # Reactivated in an offer not yet answered: the subscriber still discards
         # what arrives on this m-line, so a keyframe sent now would be lost.
         self._held = False
+        # Video paused for a subscriber that cannot keep up (media/congestion.py).
+        self._paused = False
+        # Sequence numbers the subscriber reported lost, each counted once (a
+        # subscriber asks again for what is still missing), most recent last.
+        self._nack_seen: set[int] = set()
+        self._nack_order: collections.deque[int] = collections.deque()
+        self._newly_lost = 0
         self._seq_offset = 0
         self._ts_offset = 0
         self._last_seq: int | None = None
@@ -185,6 +195,7 @@ class ForwardSlot(MediaStreamTrack):
         self.frames_out = 0
         self.frames_dropped = 0
         self.packets_out = 0
+        self._sent_mark = 0
         self.retransmitted = 0
         self.retransmit_misses = 0
 
@@ -205,6 +216,33 @@ class ForwardSlot(MediaStreamTrack):
         """Send nothing until `release`: the subscriber has not taken the new offer yet."""
         self._held = True
         self.restart()
+
+    def pause(self, paused: bool) -> None:
+        """Stop (or resume) sending: a resumed slot starts again on a keyframe, with
+        sequence numbers that go on where they stopped."""
+        if paused == self._paused:
+            return
+        self._paused = paused
+        self.restart()
+        if not paused and self.source is not None:
+            self.source.ask_for_keyframe()
+
+    def take_loss_figures(self) -> tuple[int, int]:
+        """(packets sent, distinct packets reported lost) since the last call."""
+        sent, lost = self.packets_out - self._sent_mark, self._newly_lost
+        self._sent_mark = self.packets_out
+        self._newly_lost = 0
+        return sent, lost
+
+    def _count_lost(self, sequence_numbers: list[int]) -> None:
+        for seq in sequence_numbers:
+            if seq in self._nack_seen:
+                continue
+            self._nack_seen.add(seq)
+            self._nack_order.append(seq)
+            self._newly_lost += 1
+            if len(self._nack_order) > NACK_MEMORY:
+                self._nack_seen.discard(self._nack_order.popleft())
 
     def release(self) -> None:
         """The subscriber took the offer: start on the source's next keyframe."""
@@ -240,6 +278,7 @@ class ForwardSlot(MediaStreamTrack):
 
     async def retransmit(self, sequence_numbers: list[int]) -> None:
         """Send again what the subscriber lost, from the cache (as RTX when negotiated)."""
+        self._count_lost(sequence_numbers[:MAX_RETRANSMIT_PER_NACK])
         params, link = self._params, self._link
         if params is None or link is None:
             return
@@ -280,7 +319,7 @@ class ForwardSlot(MediaStreamTrack):
         if source is not self.source:
             return
         params, link = self._params, self._link
-        if params is None or link is None or not link.connected or self._held:
+        if params is None or link is None or not link.connected or self._held or self._paused:
             # Not negotiated yet (or the transport is gone): start on a keyframe later.
             self._waiting_for_keyframe = True
             self._anchored = False

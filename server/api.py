@@ -103,6 +103,7 @@ class AdminApi:
             web.get("/api/sessions/{session_id}/audit", guard(self.audit)),
             web.get("/api/sessions/{session_id}/report", guard(self.report)),
             web.get("/api/sessions/{session_id}/report/chart.svg", guard(self.report_chart)),
+            web.get("/api/sessions/{session_id}/transcript", guard(self.transcript)),
             web.get("/api/metrics", guard(self.metrics)),
         ]
 
@@ -197,6 +198,13 @@ class AdminApi:
         """GET /api/sessions/{id}/report/chart.svg: talk over time per person."""
         ledger, at, names = await self._speaking_report(request)
         return web.Response(text=talk_chart_svg(ledger, at, names), content_type="image/svg+xml")
+
+    async def transcript(self, request: web.Request) -> web.Response:
+        """GET /api/sessions/{id}/transcript: final captions, kept only when the session
+        enabled a transcript, and only for PEERCIRCLE_TRANSCRIPT_RETENTION_DAYS."""
+        host = await self._registry.get(request.match_info["session_id"])
+        lines = await self._store.read_kept("transcript", host.session.id, time.time())
+        return web.json_response({"lines": lines})
 
     async def metrics(self, request: web.Request) -> web.Response:
         """GET /api/metrics: media counters (video encodes and decodes stay at zero)."""
@@ -406,6 +414,17 @@ OPENAPI: dict[str, Any] = {
                     "404": {"description": "unknown session, or no statistics (retention)"},
                 },
             },
+        },
+        "/api/sessions/{session_id}/transcript": {
+            "parameters": _SESSION_ID,
+            "get": _op(
+                "Final captions of the session, if it kept a transcript (retention applies)",
+                200,
+                {
+                    "type": "object",
+                    "properties": {"lines": {"type": "array", "items": {"type": "object"}}},
+                },
+            ),
         },
         "/api/metrics": {
             "get": _op("Media counters of this process", 200, {"type": "object"}),

@@ -34,6 +34,7 @@ class MediaBridge:
         self.media: MediaServer | None = None
         self.send_offer: OfferSink = lambda peer_id, offer: None
         self.restart_media: Callable[[str], None] = lambda peer_id: None
+        self.video_paused: Callable[[str, bool], None] = lambda peer_id, paused: None
         self._peer_session: dict[str, str] = {}
         # Called with (session id, participant id, room, frames) for every mic batch.
         self.voice_sinks: list[VoiceSink] = []
@@ -122,6 +123,10 @@ class MediaBridge:
     def on_peer_failed(self, peer_id: str) -> None:
         """Tell the client to restart its media."""
         self.restart_media(peer_id)
+
+    def on_video_paused(self, peer_id: str, paused: bool) -> None:
+        """Tell the person their link cannot carry the others' video (or can again)."""
+        self.video_paused(peer_id, paused)
 
     def on_voice_frames(self, peer_id: str, track_id: str, frames: Sequence[VoiceFrame]) -> None:
         """Voice frames of a mic: to each voice sink, with the speaker's session and

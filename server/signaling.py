@@ -483,6 +483,13 @@ class Signaling(BreakoutHandlers, SpeakingHandlers):
             body = {"code": "media_failed", "message": "media failed; rejoin", "event": "media"}
             self.presenter.background(self._sio.emit("error", body, to=conn.sid))
 
+    def video_paused(self, participant_id: str, paused: bool) -> None:
+        """The media plane paused (or resumed) others' video to this participant."""
+        conn = self.connections.current(participant_id)
+        if conn is not None:
+            body = {"video": "paused" if paused else "flowing"}
+            self.presenter.background(self._sio.emit("media-quality", body, to=conn.sid))
+
     def connection_count(self) -> int:
         """Open sockets (for metrics)."""
         return len(self.connections)

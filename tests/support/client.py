@@ -62,6 +62,11 @@ SERVER_EVENTS = (
     "my-speaking",
     "hands-order",
     "speaking-options",
+    "caption",
+    "captions-status",
+    "caption-consent",
+    "caption-audio",
+    "media-quality",
 )
 
 

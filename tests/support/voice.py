@@ -33,6 +33,7 @@ class MediaRecorder:
     published: dict[tuple[str, str], str] = field(default_factory=dict)  # (peer, source) -> id
     ended: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    video_paused: list[tuple[str, bool]] = field(default_factory=list)
     frames: dict[tuple[str, str], list[VoiceFrame]] = field(default_factory=dict)
     batches: int = 0
 
@@ -64,6 +65,11 @@ class MediaRecorder:
     def on_peer_failed(self, peer_id: str) -> None:
         """Keep the failed peer id."""
         self.failed.append(peer_id)
+        self._poke()
+
+    def on_video_paused(self, peer_id: str, paused: bool) -> None:
+        """Keep (peer, paused)."""
+        self.video_paused.append((peer_id, paused))
         self._poke()
 
     def on_voice_frames(self, peer_id: str, track_id: str, frames: Sequence[VoiceFrame]) -> None:
