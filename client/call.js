@@ -4,6 +4,7 @@
 import { describeScreen, describeTiles, renderGrid } from "./grid.js";
 import { notify, renderPanel, setUpPanel } from "./panel.js";
 import { renderRooms, setUpRooms, takeBreakouts } from "./rooms.js";
+import { renderSpeaking, setUpSpeaking } from "./speaking.js";
 import {
   captionLog,
   captionState,
@@ -50,6 +51,7 @@ function render() {
   renderGrid();
   renderPanel();
   renderRooms();
+  renderSpeaking();
   renderCaptions();
 }
 
@@ -252,6 +254,7 @@ function joinCall() {
     showEnded("You were not let in", body.message || LEFT_REASONS.denied),
   );
   setUpRooms((name, handler) => on(conn, name, handler));
+  setUpSpeaking((name, handler) => on(conn, name, handler));
   setUpCaptions((name, handler) => on(conn, name, handler));
   conn.addEventListener("state", (e) => showState(/** @type {CustomEvent} */ (e).detail));
   conn.addEventListener("refused", (e) => {

@@ -187,6 +187,17 @@ export class CallConnection extends EventTarget {
     ]) {
       socket.on(name, (/** @type {unknown} */ body) => this.emit(name, body));
     }
+    // Speaking time (client/speaking.js renders them).
+    for (const name of [
+      "speaking-stats",
+      "cue",
+      "cue-cleared",
+      "my-speaking",
+      "hands-order",
+      "speaking-options",
+    ]) {
+      socket.on(name, (/** @type {unknown} */ body) => this.emit(name, body));
+    }
     socket.on("share-ended", (/** @type {{reason: string, by?: string}} */ body) => {
       this.endLocalShare();
       this.emit("share-ended", body);

@@ -16,7 +16,9 @@ from .domain.errors import NotFound
 from .domain.model import MAIN_ROOM
 from .domain.roles import Role
 from .domain.session import Session
+from .domain.speaking import SpeakingLedger, SpeakingSettings
 from .host import SessionRegistry
+from .speaking_report import load_ledger, report_csv, report_json, talk_chart_svg
 from .store import SessionStore
 from .tokens import JoinGrant, TokenSigner, clean_display_name, new_participant_id
 
@@ -79,8 +81,10 @@ class AdminApi:
         signer: TokenSigner,
         metrics: Callable[[], Mapping[str, float]],
         store: SessionStore,
+        speaking: SpeakingSettings | None = None,
     ) -> None:
         self._store = store
+        self._speaking = speaking or SpeakingSettings()
         self._settings = settings
         self._registry = registry
         self._signer = signer
@@ -97,6 +101,8 @@ class AdminApi:
             web.post("/api/sessions/{session_id}/links", guard(self.create_link)),
             web.post("/api/sessions/{session_id}/end", guard(self.end_session)),
             web.get("/api/sessions/{session_id}/audit", guard(self.audit)),
+            web.get("/api/sessions/{session_id}/report", guard(self.report)),
+            web.get("/api/sessions/{session_id}/report/chart.svg", guard(self.report_chart)),
             web.get("/api/sessions/{session_id}/transcript", guard(self.transcript)),
             web.get("/api/metrics", guard(self.metrics)),
         ]
@@ -166,6 +172,32 @@ class AdminApi:
         return web.json_response(
             {"records": records, "chain": "intact" if broken is None else f"broken at {broken}"}
         )
+
+    async def _speaking_report(
+        self, request: web.Request
+    ) -> tuple[SpeakingLedger, float, dict[str, str]]:
+        host = await self._registry.get(request.match_info["session_id"])
+        found = await load_ledger(self._store, host.session.id, time.time(), self._speaking)
+        names = {p["id"]: p["name"] for p in host.session.to_record()["participants"]}
+        if found is None:
+            if host.session.ended:
+                raise NotFound("no speaking statistics for this session (none, or past retention)")
+            # A session still open has measured nothing yet: an empty report.
+            return SpeakingLedger(self._speaking), time.time(), names
+        return found[0], found[1], names
+
+    async def report(self, request: web.Request) -> web.Response:
+        """GET /api/sessions/{id}/report[?format=csv]: speaking metrics per person and room."""
+        ledger, at, names = await self._speaking_report(request)
+        body = report_json(request.match_info["session_id"], ledger, at, names)
+        if request.query.get("format", "json") == "csv":
+            return web.Response(text=report_csv(body), content_type="text/csv")
+        return web.json_response(body)
+
+    async def report_chart(self, request: web.Request) -> web.Response:
+        """GET /api/sessions/{id}/report/chart.svg: talk over time per person."""
+        ledger, at, names = await self._speaking_report(request)
+        return web.Response(text=talk_chart_svg(ledger, at, names), content_type="image/svg+xml")
 
     async def transcript(self, request: web.Request) -> web.Response:
         """GET /api/sessions/{id}/transcript: final captions, kept only when the session
@@ -266,6 +298,18 @@ OPENAPI: dict[str, Any] = {
                     "tracks": {"type": "array", "items": {"type": "object"}},
                 },
             },
+            "SpeakingReport": {
+                "type": "object",
+                "description": "docs/PROTOCOL.md `speaking-stats` shapes (Group, Person)",
+                "properties": {
+                    "sessionId": {"type": "string"},
+                    "at": {"type": "number"},
+                    "windowS": {"type": "number"},
+                    "people": {"type": "array", "items": {"type": "object"}},
+                    "session": {"type": "object"},
+                    "rooms": {"type": "array", "items": {"type": "object"}},
+                },
+            },
             "Link": {
                 "type": "object",
                 "properties": {
@@ -338,6 +382,38 @@ OPENAPI: dict[str, Any] = {
                     },
                 },
             ),
+        },
+        "/api/sessions/{session_id}/report": {
+            "parameters": [
+                *_SESSION_ID,
+                {
+                    "name": "format",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": ["json", "csv"]},
+                },
+            ],
+            "get": _op(
+                "Speaking report: every metric per person and room, whole session and "
+                "rolling window (JSON, or CSV with format=csv); 404 once past "
+                "PEERCIRCLE_STATS_RETENTION_DAYS",
+                200,
+                {"$ref": "#/components/schemas/SpeakingReport"},
+            ),
+        },
+        "/api/sessions/{session_id}/report/chart.svg": {
+            "parameters": _SESSION_ID,
+            "get": {
+                **_op("Talk over time per person (SVG)", 200, {"type": "string"}),
+                "responses": {
+                    "200": {
+                        "description": "an SVG line chart",
+                        "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+                    },
+                    "401": {"description": "missing or wrong admin key"},
+                    "404": {"description": "unknown session, or no statistics (retention)"},
+                },
+            },
         },
         "/api/sessions/{session_id}/transcript": {
             "parameters": _SESSION_ID,

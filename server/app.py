@@ -19,9 +19,11 @@ from .bridge import MediaBridge
 from .captioning import CaptionService
 from .captions.settings import caption_settings
 from .config import Settings
-from .connections import call_room, room_channel
+from .connections import call_room, facilitator_room, room_channel
 from .host import EventListener, SessionRegistry
 from .signaling import Signaling
+from .speaking import SpeakingService
+from .speaking_wire import speaking_settings
 from .store import SessionStore
 from .store.memory import MemoryStore
 from .tokens import TokenSigner
@@ -102,12 +104,29 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         session_of=registry.loaded_session,
         transcript_retention_s=settings.transcript_retention_days * 86400,
     )
-    signaling = Signaling(sio, registry, bridge, signer, settings, captions)
+
+    def sid_in_call(participant_id: str) -> str | None:
+        conn = signaling.connections.current(participant_id)
+        return conn.sid if conn is not None and conn.in_call else None
+
+    speaking = SpeakingService(
+        speaking_settings(),
+        store,
+        emit,
+        staff_room=facilitator_room,
+        sid_of=sid_in_call,
+        retention_s=settings.stats_retention_days * 86400,
+        show_own_talk=settings.show_own_talk_time,
+    )
+    signaling = Signaling(sio, registry, bridge, signer, settings, captions, speaking)
     bridge.attach(media, signaling.send_offer, signaling.restart_media)
     bridge.video_paused = signaling.video_paused
     bridge.voice_sinks.append(captions.on_frames)
+    bridge.voice_sinks.append(speaking.on_frames)
     # Present first, so clients hear of a change before media follows it.
     listeners += [signaling.presenter.present, bridge.on_events, captions.on_events]
+    listeners.append(speaking.on_events)
+    registry.on_load.append(speaking.on_loaded)
 
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     app[SETTINGS] = settings
@@ -121,7 +140,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     def metrics() -> dict[str, float]:
         return media.stats() | captions.metrics() | {"connections": signaling.connection_count()}
 
-    api = AdminApi(settings, registry, signer, metrics, store)
+    api = AdminApi(settings, registry, signer, metrics, store, speaking.settings)
     app.add_routes(api.routes())
     app.add_routes(
         [
@@ -144,6 +163,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     async def shutdown(app: web.Application) -> None:
         registry.close()
         await captions.close()
+        await speaking.close()
         await media.close()
         await store.close()
 

@@ -35,6 +35,8 @@ class Settings:
     # statistics (the ledger and the report) are dropped after these many days.
     transcript_retention_days: float = 30.0
     stats_retention_days: float = 30.0
+    # Patients see their own talk time in the toolbar (PEERCIRCLE_SHOW_OWN_TALK_TIME).
+    show_own_talk_time: bool = True
     demo: bool = False
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -95,7 +97,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raw = get(name)
         if raw is not None and raw != "":
             values[name.lower()] = cast(raw)
-    for name, attr in (("ICE_LOOPBACK", "offer_loopback_candidates"), ("DEMO", "demo")):
+    for name, attr in (
+        ("ICE_LOOPBACK", "offer_loopback_candidates"),
+        ("DEMO", "demo"),
+        ("SHOW_OWN_TALK_TIME", "show_own_talk_time"),
+    ):
         raw = get(name)
         if raw is not None and raw != "":
             values[attr] = _bool(raw)

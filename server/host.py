@@ -134,6 +134,9 @@ class SessionRegistry:
         self._clock = clock
         self._hosts: dict[str, SessionHost] = {}
         self._loading = asyncio.Lock()
+        # Called with each session loaded from the store (a restart or a takeover), so
+        # services can load what they keep of it (the speaking ledger).
+        self.on_load: list[Callable[[Session], Awaitable[None]]] = []
 
     async def create(self, title: str, waiting_room: bool = True) -> SessionHost:
         """Create a new session with an opaque id."""
@@ -166,6 +169,8 @@ class SessionRegistry:
             self._hosts[session_id] = host
             # A breakout timer that was running when the session was stored runs on.
             host.arm_deadline()
+            for hook in self.on_load:
+                await hook(host.session)
             return host
 
     def loaded(self, session_id: str) -> SessionHost | None:

@@ -42,6 +42,8 @@ from .presenter import (
     waiting_room,
 )
 from .signaling_rooms import BreakoutHandlers
+from .signaling_speaking import SpeakingHandlers
+from .speaking import SpeakingService
 from .tokens import JoinGrant, TokenRefused, TokenSigner
 from .wire import (
     PROTOCOL_VERSION,
@@ -69,7 +71,7 @@ WAITING_ROOM_EVENTS = frozenset({"join", "leave"})
 CAPTIONER_EVENTS = frozenset({"caption-text"})
 
 
-class Signaling(BreakoutHandlers):
+class Signaling(BreakoutHandlers, SpeakingHandlers):
     """The socket.io side of PeerCircle (breakout-room handlers in `signaling_rooms`)."""
 
     def __init__(
@@ -80,9 +82,11 @@ class Signaling(BreakoutHandlers):
         signer: TokenSigner,
         settings: Settings,
         captions: CaptionService,
+        speaking: SpeakingService | None = None,
     ) -> None:
         self._sio = sio
         self.captions = captions
+        self.speaking = speaking
         self._registry = registry
         self._bridge = bridge
         self._signer = signer
@@ -539,4 +543,7 @@ _HANDLERS: dict[str, Handler] = {
     "breakout-help": Signaling.breakout_help,
     "breakout-help-clear": Signaling.breakout_help_clear,
     "breakout-close": Signaling.breakout_close,
+    "cue-dismiss": Signaling.cue_dismiss,
+    "hands-by-talk": Signaling.hands_by_talk,
+    "speaking-options": Signaling.speaking_options,
 }

@@ -262,6 +262,14 @@ class CaptionConsentChanged:
     declined: bool
 
 
+@dataclass(frozen=True)
+class SpeakingOptionsChanged:
+    """A facilitator let peer leaders see the speaking cues of the room they lead, or not."""
+
+    leaders_see_room: bool
+    by: Actor
+
+
 Event = (
     ParticipantJoined
     | ParticipantWaiting
@@ -293,4 +301,5 @@ Event = (
     | HelpRequested
     | CaptionsChanged
     | CaptionConsentChanged
+    | SpeakingOptionsChanged
 )

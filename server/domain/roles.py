@@ -55,6 +55,8 @@ class Action(StrEnum):
     MODERATE_LED_ROOM = "mute or ask to unmute in the breakout room they lead"
     MANAGE_CAPTIONS = "switch captions (and keeping a transcript) on or off"
     SEND_CAPTIONS = "send caption text (a captioning service)"
+    SEE_SPEAKING_STATS = "see everyone's speaking time and fairness cues"
+    SET_SPEAKING_OPTIONS = "let peer leaders see the speaking cues of the room they lead"
 
 
 FACILITATORS = frozenset({Role.THERAPIST, Role.CO_FACILITATOR})
@@ -83,6 +85,8 @@ _MODERATION = frozenset(
         Action.SEE_HELP_REQUESTS,
         Action.MODERATE_LED_ROOM,
         Action.MANAGE_CAPTIONS,
+        Action.SEE_SPEAKING_STATS,
+        Action.SET_SPEAKING_OPTIONS,
     }
 )
 _MEMBER = frozenset(

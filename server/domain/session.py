@@ -31,6 +31,7 @@ from .model import Presence, Source, TrackView
 from .participant import Participant
 from .roles import FACILITATORS, Action, Role, may, require
 from .sharing import ScreenSharing
+from .speaking_options import SpeakingOptions
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ MEDIA_STATES = ("live", "off")
 CHAT_TARGETS = ("room", "facilitators")
 
 
-class Session(BreakoutRooms, ScreenSharing, Captioning):
+class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions):
     """One group session: arriving and leaving, the waiting room, moderation, chat and
     tracks here; screen sharing and breakout rooms in their own modules."""
 
@@ -316,6 +317,7 @@ class Session(BreakoutRooms, ScreenSharing, Captioning):
             "captions_on": self.captions_on,
             "transcript_on": self.transcript_on,
             "caption_declined": sorted(self._caption_declined),
+            "leaders_see_room": self.leaders_see_room,
             "participants": [p.to_record() for p in self._participants.values()],
         }
 
@@ -338,6 +340,7 @@ class Session(BreakoutRooms, ScreenSharing, Captioning):
         session.captions_on = bool(record.get("captions_on", False))
         session.transcript_on = bool(record.get("transcript_on", False))
         session._caption_declined = set(record.get("caption_declined", []))
+        session.leaders_see_room = bool(record.get("leaders_see_room", False))
         for p in record["participants"]:
             session._participants[p["id"]] = Participant.from_record(p)
         return session

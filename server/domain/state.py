@@ -54,6 +54,8 @@ class SessionState:
     captions_on: bool = False
     transcript_on: bool = False
     _caption_declined: set[str] = field(default_factory=set)
+    # Whether a peer leader sees the speaking cues of the breakout room they lead.
+    leaders_see_room: bool = False
 
     # -- queries -------------------------------------------------------------
 

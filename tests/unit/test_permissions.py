@@ -102,6 +102,8 @@ ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
     Action.CHOOSE_OWN_ROOM: lambda s, role: s.choose_room(ACTOR, "r2"),
     Action.MODERATE_LED_ROOM: lambda s, role: s.mute(ACTOR, TARGET),
     Action.MANAGE_CAPTIONS: lambda s, role: s.set_captions(ACTOR, True, False),
+    Action.SEE_SPEAKING_STATS: lambda s, role: s.check_may_see_speaking(ACTOR),
+    Action.SET_SPEAKING_OPTIONS: lambda s, role: s.set_speaking_options(ACTOR, True),
 }
 # Seeing things is enforced where events are presented (tests/integration).
 PRESENTATION_ONLY = {Action.SEE_WAITING_ROOM, Action.SEE_HANDS, Action.SEE_BREAK_SIGNALS}
