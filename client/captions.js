@@ -122,12 +122,16 @@ export function setUpCaptions(on) {
   });
   $("captions-mine").addEventListener("change", (e) => {
     const captioned = /** @type {HTMLInputElement} */ (e.target).checked;
+    captionState.declined = !captioned;
     state.connection?.send("caption-consent", { declined: !captioned });
   });
   for (const id of ["captions-session", "captions-transcript"]) {
     $(id).addEventListener("change", () => {
       const enabled = /** @type {HTMLInputElement} */ ($("captions-session")).checked;
       const transcript = /** @type {HTMLInputElement} */ ($("captions-transcript")).checked;
+      // Shown at once; `session-settings` confirms (or corrects) it.
+      captionState.sessionOn = enabled;
+      captionState.transcript = enabled && transcript;
       state.connection?.send("captions", { enabled, transcript: enabled && transcript });
     });
   }
