@@ -41,6 +41,7 @@ from .presenter import (
     share_requests,
     waiting_room,
 )
+from .signaling_moderation import ModerationHandlers
 from .signaling_rooms import BreakoutHandlers
 from .signaling_speaking import SpeakingHandlers
 from .speaking import SpeakingService
@@ -50,14 +51,11 @@ from .wire import (
     expect_object,
     parse_answer,
     parse_captions,
-    parse_chat,
-    parse_deny,
     parse_empty,
     parse_flag,
     parse_ice_candidate,
     parse_join,
     parse_media_state,
-    parse_optional_target,
     parse_share_policy,
     parse_target,
 )
@@ -71,7 +69,7 @@ WAITING_ROOM_EVENTS = frozenset({"join", "leave"})
 CAPTIONER_EVENTS = frozenset({"caption-text"})
 
 
-class Signaling(BreakoutHandlers, SpeakingHandlers):
+class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers):
     """The socket.io side of PeerCircle (breakout-room handlers in `signaling_rooms`)."""
 
     def __init__(
@@ -303,85 +301,6 @@ class Signaling(BreakoutHandlers, SpeakingHandlers):
         state = parse_media_state(data)
         pid = conn.participant_id
         await self._run(conn, lambda s, now: s.set_media_state(pid, state.mic, state.camera))
-
-    # -- moderation ----------------------------------------------------------------------
-
-    async def admit(self, conn: Connection, data: Any) -> None:
-        """`admit`: let someone in from the waiting room."""
-        target = parse_target(data).participant
-        await self._run(conn, lambda s, now: s.admit(conn.participant_id, target))
-
-    async def deny(self, conn: Connection, data: Any) -> None:
-        """`deny`: turn someone away from the waiting room."""
-        deny = parse_deny(data)
-        await self._run(
-            conn, lambda s, now: s.deny(conn.participant_id, deny.participant, deny.message)
-        )
-
-    async def lock(self, conn: Connection, data: Any) -> None:
-        """`lock`: lock or unlock the session."""
-        locked = parse_flag(data, "locked")
-        await self._run(conn, lambda s, now: s.set_locked(conn.participant_id, locked))
-
-    async def mute(self, conn: Connection, data: Any) -> None:
-        """`mute`: mute one participant."""
-        target = parse_target(data).participant
-        await self._run(conn, lambda s, now: s.mute(conn.participant_id, target))
-
-    async def mute_all(self, conn: Connection, data: Any) -> None:
-        """`mute-all`: mute everyone but the facilitators."""
-        parse_empty(data)
-        await self._run(conn, lambda s, now: s.mute_all(conn.participant_id))
-
-    async def ask_unmute(self, conn: Connection, data: Any) -> None:
-        """`ask-unmute`: ask someone to unmute."""
-        target = parse_target(data).participant
-        await self._run(conn, lambda s, now: s.ask_to_unmute(conn.participant_id, target))
-
-    async def stop_camera(self, conn: Connection, data: Any) -> None:
-        """`stop-camera`: turn someone's camera off."""
-        target = parse_target(data).participant
-        await self._run(conn, lambda s, now: s.stop_camera(conn.participant_id, target))
-
-    async def remove(self, conn: Connection, data: Any) -> None:
-        """`remove`: remove someone for good."""
-        target = parse_target(data).participant
-        await self._run(conn, lambda s, now: s.remove(conn.participant_id, target))
-
-    async def end_session(self, conn: Connection, data: Any) -> None:
-        """`end-session`: end the session for everyone."""
-        parse_empty(data)
-        await self._run(conn, lambda s, now: s.end(conn.participant_id))
-
-    # -- hands, chat, breaks -----------------------------------------------------------------
-
-    async def raise_hand(self, conn: Connection, data: Any) -> None:
-        """`raise-hand`."""
-        parse_empty(data)
-        await self._run(conn, lambda s, now: s.raise_hand(conn.participant_id))
-
-    async def lower_hand(self, conn: Connection, data: Any) -> None:
-        """`lower-hand`: one's own, or someone else's (facilitators)."""
-        target = parse_optional_target(data)
-        whose = target.participant if target else conn.participant_id
-        await self._run(conn, lambda s, now: s.lower_hand(conn.participant_id, whose))
-
-    async def chat(self, conn: Connection, data: Any) -> None:
-        """`chat`: to the room or to the facilitators."""
-        chat = parse_chat(data)
-        await self._run(
-            conn, lambda s, now: s.post_chat(conn.participant_id, chat.to, chat.text, now)
-        )
-
-    async def set_chat(self, conn: Connection, data: Any) -> None:
-        """`set-chat`: turn group chat on or off."""
-        enabled = parse_flag(data, "enabled")
-        await self._run(conn, lambda s, now: s.set_chat(conn.participant_id, enabled))
-
-    async def signal_break(self, conn: Connection, data: Any) -> None:
-        """`break`: privately tell the facilitators one needs a break."""
-        parse_empty(data)
-        await self._run(conn, lambda s, now: s.signal_break(conn.participant_id, now))
 
     # -- screen sharing --------------------------------------------------------------------
 
