@@ -29,6 +29,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from bench.speaking_replay import Replay, Score, replay, score, truth_replay
 from bench.speaking_tap import Session, TapFrames, session, tap_frames
@@ -85,7 +86,9 @@ def load_cases(
     return cases
 
 
-def run_case(case: Case, settings: SpeakingSettings, cues: bool, tolerance_s: float) -> tuple[Score, Replay]:
+def run_case(
+    case: Case, settings: SpeakingSettings, cues: bool, tolerance_s: float
+) -> tuple[Score, Replay]:
     """The measured ledger on the case's frames, scored against the truth."""
     if case.truth is None or (cues and not case.truth.reports):
         case.truth = truth_replay(case.session, settings, cues)
@@ -114,9 +117,7 @@ def print_results(
         rows.append((case, sc))
         stream_s = case.frames.stream_s
         delays = sc.matched_delays
-        delay = (
-            f"{statistics.median(delays):.1f} / {max(delays, key=abs):.1f}" if delays else "-"
-        )
+        delay = f"{statistics.median(delays):.1f} / {max(delays, key=abs):.1f}" if delays else "-"
         report_ms = 1000 * measured.report_cpu_s / measured.reports if measured.reports else None
         print(
             f"| {case.condition} | {case.size} | {len(sc.judged())} | {sc.talk_error_max_pct:.1f} "
@@ -133,7 +134,10 @@ def print_results(
         print(f"- {case.condition} N={case.size}: {verdict}")
     if people:
         print()
-        print("| condition | N | person | truth s | measured s | error % | share truth % | share measured % |")
+        print(
+            "| condition | N | person | truth s | measured s | error % | share truth % "
+            "| share measured % |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for case, sc in rows:
             for p in sc.people:
@@ -164,23 +168,33 @@ def _misses(case: Case, sc: Score, cues: bool) -> list[str]:
 
 
 def sweep(
-    cases: Sequence[Case], base: SpeakingSettings, grid: dict[str, list[float]], cues: bool, tolerance_s: float
+    cases: Sequence[Case],
+    base: SpeakingSettings,
+    grid: dict[str, list[float]],
+    cues: bool,
+    tolerance_s: float,
 ) -> None:
     """One row per combination: the worst of each figure per condition."""
     names = list(grid)
     conditions = sorted({c.condition for c in cases})
     head = " | ".join(names)
     cols = " | ".join(
-        f"{c} talk max % | {c} talk mean % | {c} share pp | {c} silent s" + (f" | {c} P / R" if cues else "")
+        f"{c} talk max % | {c} talk mean % | {c} share pp | {c} silent s"
+        + (f" | {c} P / R" if cues else "")
         for c in conditions
     )
     print(f"| {head} | {cols} |")
     print("|" + "---|" * (len(names) + len(conditions) * (5 if cues else 4)))
     for values in itertools.product(*grid.values()):
-        settings = replace(base, **dict(zip(names, values, strict=True)))
+        overrides: dict[str, Any] = dict(zip(names, values, strict=True))
+        settings = replace(base, **overrides)
         out = [_num(v) for v in values]
         for condition in conditions:
-            scores = [run_case(c, settings, cues, tolerance_s)[0] for c in cases if c.condition == condition]
+            scores = [
+                run_case(c, settings, cues, tolerance_s)[0]
+                for c in cases
+                if c.condition == condition
+            ]
             out += [
                 f"{max(s.talk_error_max_pct for s in scores):.1f}",
                 f"{statistics.mean(s.talk_error_mean_pct for s in scores):+.1f}",
@@ -188,9 +202,10 @@ def sweep(
                 f"{max(s.silent_false_per_10min for s in scores):.1f}",
             ]
             if cues:
+                precision = [s.precision for s in scores if s.precision is not None]
+                recall = [s.recall for s in scores if s.recall is not None]
                 out.append(
-                    f"{_fmt(min((s.precision for s in scores if s.precision is not None), default=None))} / "
-                    f"{_fmt(min((s.recall for s in scores if s.recall is not None), default=None))}"
+                    f"{_fmt(min(precision, default=None))} / {_fmt(min(recall, default=None))}"
                 )
         print("| " + " | ".join(out) + " |", flush=True)
 
@@ -199,10 +214,10 @@ def _num(v: float) -> str:
     return f"{v:g}"
 
 
-def parse_settings(pairs: Sequence[str]) -> dict[str, list[float]]:
+def parse_settings(pairs: Sequence[str]) -> dict[str, list[Any]]:
     """NAME=V1,V2 pairs as typed values of `SpeakingSettings` fields."""
     types = {f.name: f.type for f in fields(SpeakingSettings)}
-    out: dict[str, list[float]] = {}
+    out: dict[str, list[Any]] = {}
     for pair in pairs:
         name, _, values = pair.partition("=")
         if name not in types:
@@ -228,16 +243,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sweep", action="append", default=[], metavar="NAME=V1,V2")
     args = parser.parse_args(argv)
     minutes = 6.0 if args.quick else args.minutes
-    base = replace(
-        SpeakingSettings(), **{k: v[0] for k, v in parse_settings(args.set).items()}
-    )
+    base = replace(SpeakingSettings(), **{k: v[0] for k, v in parse_settings(args.set).items()})
     sizes = [int(x) for x in args.sizes.split(",")]
     conditions = args.conditions.split(",")
     print(
         f"# speaking accuracy, {minutes:g} min sessions, seed {args.seed}, "
         f"Python {platform.python_version()}"
     )
-    changed = {f.name: getattr(base, f.name) for f in fields(base) if getattr(base, f.name) != getattr(SpeakingSettings(), f.name)}
+    changed = {
+        f.name: getattr(base, f.name)
+        for f in fields(base)
+        if getattr(base, f.name) != getattr(SpeakingSettings(), f.name)
+    }
     print(f"settings changed from the defaults: {changed or 'none'}")
     print()
     cases = load_cases(sizes, conditions, minutes, args.seed, args.fresh)

@@ -125,9 +125,16 @@ def tap_frames(s: Session, fresh: bool = False) -> TapFrames:
         return TapFrames(people, frames, int(meta[0]), float(meta[1]), float(meta[2]))
     packets = {p: opus_packets(s, p) for p in people}
     result = asyncio.run(_feed_tap(people, packets, _skews(s, people)))
-    arrays: dict[str, np.ndarray] = {"meta": np.array([result.batches, result.decode_cpu_s, result.stream_s])}
+    arrays: dict[str, np.ndarray] = {
+        "meta": np.array([result.batches, result.decode_cpu_s, result.stream_s])
+    }
     for p, (start, voiced, level, batch) in result.frames.items():
-        arrays |= {f"{p}.start": start, f"{p}.voiced": voiced, f"{p}.level": level, f"{p}.batch": batch}
+        arrays |= {
+            f"{p}.start": start,
+            f"{p}.voiced": voiced,
+            f"{p}.level": level,
+            f"{p}.batch": batch,
+        }
     np.savez(cache, **arrays)  # type: ignore[arg-type]
     return result
 
@@ -170,7 +177,7 @@ async def _feed_tap(
             for n in range(first, min(first + PACKETS_PER_BATCH, len(packets[p]))):
                 # Arrival = send time + this mic's path delay; only the first one anchors.
                 clock.now = n * PACKET_S + skews[p]
-                mics[p].push(rtp(1000 + m, n, packets[p][n]))  # type: ignore[arg-type]
+                mics[p].push(rtp(1000 + m, n, packets[p][n]))
         tap.flush()
     cpu = tap.worker_cpu_s
     tap.close()
