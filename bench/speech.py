@@ -47,7 +47,7 @@ Truth format (`truth.json`, version 1), times in seconds from the start of the f
 
 `kind` is `turn` (a sentence of a turn), `backchannel` (under 1 s, spoken under
 another's turn) or `monologue` (a sentence of the one long turn). Pauses between
-the sentences of a turn (0.2-0.6 s) are not speech. Intervals of different
+the sentences of a turn (`SessionSpec.pause_s`, 0.2-0.6 s) are not speech. Intervals of different
 participants may overlap: that is real overlap and counts for both.
 """
 
@@ -124,6 +124,7 @@ class SessionSpec:
     overlap_p: float = 0.15  # chance that a turn starts before the previous one ends
     backchannel_p: float = 0.3  # chance of a backchannel under a turn
     monologue_s: float = 60.0  # the one long turn (0: none)
+    pause_s: tuple[float, float] = (0.2, 0.6)  # pause between the sentences of a turn
 
 
 class Voices:
@@ -180,7 +181,7 @@ def schedule(spec: SessionSpec, voices: Voices) -> list[Participant]:
             if kind == "monologue" and t - turn_start + length > spec.monologue_s:
                 break
             speaker.intervals.append(Interval(t, t + length, kind, text))
-            t += length + rng.uniform(0.2, 0.6)
+            t += length + rng.uniform(*spec.pause_s)
             said += 1
         turn_end = speaker.intervals[-1].end
         others = [p for p in talkers if p is not speaker]

@@ -40,9 +40,56 @@ def test_short_bursts_are_dropped_by_voiced_content() -> None:
 def test_unvoiced_frames_and_missing_frames_are_silence() -> None:
     ledger = SpeakingLedger()
     group(ledger, "a", "b")
-    feed(ledger, "a", talk(0.0, 1.2), talk(1.2, 3.0, voiced=False), talk(4.2, 5.4))
+    # Unvoiced frames at a quiet room's level (they also teach the mic's noise level).
+    feed(ledger, "a", talk(0.0, 1.2), talk(1.2, 3.0, -60.0, voiced=False), talk(4.2, 5.4))
     decided(ledger)
     assert spans(ledger, "a") == [(0.0, 1.2), (4.2, 5.4)]
+
+
+def test_voiced_frames_at_the_mics_noise_level_are_silence() -> None:
+    ledger = SpeakingLedger()
+    group(ledger, "a", "b")
+    # A noisy mic (-33 dBFS between words): webrtcvad calls some noise voiced; the
+    # owner's speech is well above it.
+    feed(
+        ledger,
+        "a",
+        talk(0.0, 3.0, -33.0, voiced=False),
+        talk(3.0, 6.0, -32.0),
+        talk(6.0, 9.0, -33.0, voiced=False),
+        talk(9.0, 11.1, -22.0),
+    )
+    decided(ledger)
+    assert spans(ledger, "a") == [(9.0, 11.1)]
+    assert ledger.echo_frames("a") == 0
+
+
+def test_without_a_noise_margin_vad_noise_counts_as_talk() -> None:
+    ledger = SpeakingLedger(SpeakingSettings(noise_margin_db=0.0))
+    group(ledger, "a", "b")
+    feed(ledger, "a", talk(0.0, 3.0, -33.0, voiced=False), talk(3.0, 6.0, -32.0))
+    decided(ledger)
+    assert spans(ledger, "a") == [(3.0, 6.0)]
+
+
+def tail_after_speech(settings: SpeakingSettings) -> SpeakingLedger:
+    ledger = SpeakingLedger(settings)
+    group(ledger, "a", "b")
+    # 3 s of speech teaches a's level (-25) ...
+    feed(ledger, "a", talk(0.0, 3.0, -25.0))
+    ledger.advance(4.5)
+    # ... then webrtcvad's hangover marks near-silence (-80) voiced after an utterance.
+    feed(ledger, "a", talk(3.0, 3.15, -80.0), talk(5.0, 6.2, -25.0), talk(6.2, 6.35, -80.0))
+    return decided(ledger)
+
+
+def test_voiced_frames_far_below_the_owners_speech_are_silence() -> None:
+    assert spans(tail_after_speech(SpeakingSettings()), "a") == [(0.0, 3.0), (5.0, 6.2)]
+
+
+def test_without_a_voice_floor_the_vad_hangover_counts_as_talk() -> None:
+    ledger = tail_after_speech(SpeakingSettings(voice_floor_db=0.0))
+    assert spans(ledger, "a") == [(0.0, 3.15), (5.0, 6.35)]
 
 
 def test_echo_of_a_louder_mic_is_not_credited() -> None:

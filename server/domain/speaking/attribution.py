@@ -30,9 +30,15 @@ class TypicalLevel:
         return min(1.0, self.frames / full) if full > 0 else 1.0
 
 
+# Unvoiced frames needed before a mic's noise level is used at all.
+_NOISE_MIN_FRAMES = 10
+
+
 @dataclass
 class _Stream:
     pending: list[tuple[float, bool, float]] = field(default_factory=list)
+    # The mic's background level, learned from the frames webrtcvad calls unvoiced.
+    noise: TypicalLevel = field(default_factory=TypicalLevel)
     # Voiced frames kept as evidence for the look-behind: starts and levels.
     starts: list[float] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
@@ -57,14 +63,39 @@ class Attributor:
 
     def add(self, person_id: str, frames: tuple[VoiceFrame, ...]) -> None:
         """Buffer frames; those behind the decided horizon are decided with what is left."""
+        s = self._settings
         stream = self._streams.setdefault(person_id, _Stream())
+        typical = self.typical.get(person_id)
         for f in frames:
-            insort(stream.pending, (f.start, f.voiced, f.level_dbfs))
-            if f.voiced:
+            voiced = f.voiced and self._above_floors(stream, typical, f.level_dbfs)
+            if not f.voiced:
+                stream.noise.learn(f.level_dbfs, s.noise_memory_frames)
+            insort(stream.pending, (f.start, voiced, f.level_dbfs))
+            if voiced:
                 i = bisect_right(stream.starts, f.start)
                 stream.starts.insert(i, f.start)
                 stream.levels.insert(i, f.level_dbfs)
-            stream.watermark = max(stream.watermark, f.start + self._settings.frame_s)
+            stream.watermark = max(stream.watermark, f.start + s.frame_s)
+
+    def _above_floors(self, stream: _Stream, typical: TypicalLevel | None, level: float) -> bool:
+        """Whether a voiced frame is loud enough to be speech at all: clear of the mic's
+        noise (webrtcvad fires on noise at low SNR) and not far below its owner's
+        typical speech (its hangover after an utterance). Frames below either floor
+        are silence: never credited, never evidence of echo for another mic."""
+        s = self._settings
+        noise = stream.noise
+        if (
+            s.noise_margin_db > 0
+            and noise.frames >= _NOISE_MIN_FRAMES
+            and level < noise.dbfs + s.noise_margin_db
+        ):
+            return False
+        return not (
+            s.voice_floor_db > 0
+            and typical is not None
+            and typical.frames >= s.typical_full_frames
+            and level < typical.dbfs - s.voice_floor_db
+        )
 
     def decide(
         self, now: float, timelines: Mapping[str, Timeline]

@@ -16,6 +16,16 @@ class SpeakingSettings:
     # A bridged burst with less voiced content than this is dropped (clicks, coughs).
     min_burst_s: float = 0.120
 
+    # A voiced frame must be this far above its mic's noise level (learned from the
+    # frames the VAD calls unvoiced) to count: webrtcvad fires on noise. 0: off.
+    noise_margin_db: float = 3.0
+    # The noise level becomes an exponential average over about this many frames.
+    noise_memory_frames: int = 300
+    # A voiced frame this far below its mic's typical speech level is not speech (the
+    # VAD's own hangover on near-silence); 0: off. Applies once the typical level is
+    # trusted (`typical_full_frames`).
+    voice_floor_db: float = 25.0
+
     # -- cross-stream attribution (echo and crosstalk) --
     # Another stream voiced within this much of a frame may explain it as echo.
     echo_window_s: float = 0.300
