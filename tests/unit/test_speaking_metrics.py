@@ -178,3 +178,15 @@ def test_an_interruption_needs_the_other_to_yield(
     assert g.people["b"].interruptions_made == int(interrupted)
     assert g.people["a"].interruptions_received == int(interrupted)
     assert g.people["a"].interruptions_made == 0
+
+
+def test_a_stray_burst_or_a_lone_mm_is_not_having_spoken() -> None:
+    ledger = SpeakingLedger()
+    group(ledger, "a", "b")
+    feed(ledger, "a", talk(5.0, 5.6))  # "mm"
+    feed(ledger, "b", talk(5.0, 7.1))
+    ledger.advance(NOW)
+    ledger.advance(NOW + 10)
+    people = speaking_report(ledger, NOW).whole.session.people
+    assert people["a"].talk_s == pytest.approx(0.6)
+    assert not people["a"].spoken and people["b"].spoken

@@ -174,7 +174,7 @@ def group_metrics(
             last_turn_end=last_turn[1] if last_turn else None,
             last_spoke_at=last_end,
             since_last_spoke_s=None if last_end is None else max(0.0, now - last_end),
-            spoken=last_end is not None,
+            spoken=sum(by_cat.values()) >= s.spoken_min_s - 1e-9,
             overlap_s=overlap.get(p, 0.0),
             interruptions_made=made.get(p, 0),
             interruptions_received=got.get(p, 0),

@@ -58,6 +58,9 @@ class SpeakingSettings:
 
     # -- cues --
     not_spoken_after_s: float = 300.0
+    # Someone has "spoken" once their talk adds up to this much: a stray noise burst
+    # or a lone "mm" does not take them off the not-yet-spoken list.
+    spoken_min_s: float = 1.0
     quiet_after_s: float = 900.0
     dominance_min_ratio: float = 2.0
     dominance_min_share: float = 0.25
