@@ -59,6 +59,9 @@ function render() {
 
 async function openLobby() {
   $("lobby").hidden = false;
+  // Before anything else, so a choice the person makes right away is never overwritten.
+  /** @type {HTMLInputElement} */ ($("lobby-captions")).checked =
+    localStorage.getItem("pc.captions.mine") !== "off";
   if (!holder) {
     showEnded("This page needs a valid join link.", "");
     return;
@@ -83,8 +86,6 @@ async function openLobby() {
     $("preview-off").hidden = on;
     localStream?.getVideoTracks().forEach((t) => (t.enabled = on));
   });
-  /** @type {HTMLInputElement} */ ($("lobby-captions")).checked =
-    localStorage.getItem("pc.captions.mine") !== "off";
   $("join").addEventListener("click", joinCall);
   // Enabled only now, so a click never joins before the preview has settled.
   /** @type {HTMLButtonElement} */ ($("join")).disabled = false;
