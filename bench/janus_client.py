@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from typing import Any
 
 import aiohttp
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+log = logging.getLogger(__name__)
 PLUGIN = "janus.plugin.videoroom"
 TIMEOUT = aiohttp.ClientTimeout(total=60)
 _transactions = itertools.count(1)
@@ -107,6 +109,10 @@ class JanusSession:
         await self.http.close()
 
 
+def _candidates(sdp: str) -> list[str]:
+    return sorted({line.split()[4] for line in sdp.splitlines() if line.startswith("a=candidate:")})
+
+
 def _tx() -> str:
     return f"t{next(_transactions)}"
 
@@ -122,7 +128,9 @@ async def publish(
     await pc.setLocalDescription(await pc.createOffer())
     offer = {"type": "offer", "sdp": pc.localDescription.sdp}
     event = await session.request(handle, {"request": "publish"}, offer)
-    await pc.setRemoteDescription(RTCSessionDescription(event["jsep"]["sdp"], "answer"))
+    answer = event["jsep"]["sdp"]
+    log.info("publisher %s: Janus candidates %s", display, _candidates(answer))
+    await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     return feed
 
 

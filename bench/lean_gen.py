@@ -31,7 +31,7 @@ from media.aiortc_hooks import forward_through_sender, offer_loopback_candidates
 from tests.support.client import Client
 
 log = logging.getLogger("bench.lean_gen")
-CAMERA = ClipSpec(video_kbps=410)
+CAMERA = ClipSpec(video_kbps=500)
 SCREEN = ClipSpec(width=1280, height=720, fps=15, video_kbps=900, keyframe_interval_s=4)
 GRACE_S = 2.0
 
@@ -174,6 +174,8 @@ async def run_janus(plan: dict[str, Any], ctx: Context) -> None:
                 forward_through_sender(transceiver.sender, ctx.stream(slot, kind))
             feeds[key] = await publish(session, room, pc, key)
             pcs.append(pc)
+    for pc in pcs:  # Janus knows a feed only once its peer connection is up
+        await wait_connected(pc)
     emit("published", feeds=feeds)
     every: dict[str, int] = (await read_line())["feeds"]
     for slot in plan["slots"]:
@@ -269,7 +271,7 @@ def result(ctx: Context) -> dict[str, Any]:
     return {
         "sent": {str(s.sid): [s.tally.frames, s.tally.packets] for s in ctx.streams},
         "received": {f"{k[0]},{k[1]}": v for k, v in dict(tally.frames).items()},
-        "latency": {str(k): v for k, v in dict(tally.latency).items()},
+        "latency": [{str(k): v for k, v in dict(h).items()} for h in tally.latency],
         "packets_received": tally.packets,
         "untagged": tally.untagged,
         "unprotect_errors": ctx.fast.unprotect_errors,
@@ -283,6 +285,7 @@ def result(ctx: Context) -> dict[str, Any]:
 def main() -> None:
     """Entry point: `python -m bench.lean_gen`, plan on stdin (one JSON line)."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.getLogger("bench").setLevel(logging.INFO)
     plan = json.loads(sys.stdin.readline())
     asyncio.run(run(plan))
 

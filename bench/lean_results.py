@@ -86,12 +86,14 @@ def delivery(n: int, reports: list[dict[str, Any]]) -> tuple[float, float, float
     )
 
 
-def merged_latency(reports: list[dict[str, Any]]) -> Counter[int]:
-    """All generators' latency histograms in one."""
+def merged_latency(reports: list[dict[str, Any]], kind: int | None = None) -> Counter[int]:
+    """All generators' latency histograms in one (of one kind: 0 audio, 1 video, 2 screen)."""
     histogram: Counter[int] = Counter()
     for report in reports:
-        for bucket, count in report["latency"].items():
-            histogram[int(bucket)] += int(count)
+        for index, by_kind in enumerate(report["latency"]):
+            if kind is None or kind == index:
+                for bucket, count in by_kind.items():
+                    histogram[int(bucket)] += int(count)
     return histogram
 
 

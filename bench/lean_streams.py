@@ -178,7 +178,7 @@ class ReceiveTally:
     frames: Counter[tuple[int, int]] = field(default_factory=Counter)
     packets: int = 0
     untagged: int = 0
-    latency: Counter[int] = field(default_factory=Counter)
+    latency: tuple[Counter[int], ...] = field(default_factory=lambda: tuple(Counter() for _ in KINDS))
     _pending: dict[tuple[int, int, int], int] = field(default_factory=dict)
 
     def count(self, slot: int, rtp: bytes, arrival_ns: int) -> None:
@@ -199,7 +199,7 @@ class ReceiveTally:
         if not window.start_ns <= sent_ns < window.end_ns:
             return
         self.packets += 1
-        self.latency[(arrival_ns - sent_ns) // LATENCY_BUCKET_NS] += 1
+        self.latency[sid % 4][(arrival_ns - sent_ns) // LATENCY_BUCKET_NS] += 1
         if count == 1:
             self.frames[key] += 1
             return

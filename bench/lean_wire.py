@@ -9,7 +9,7 @@ aiortc does ICE and DTLS for the lean load generator, then gets out of the way:
   are counted and dropped, never reassembled or decoded;
 - once DTLS is up, `FastReceiver` stops the event loop reading the connection's
   nominated UDP socket (`pause_reading`) and drains it from one thread per process
-  with a non-blocking `recvfrom` loop: SRTP is unprotected there (the receive session
+  (every local socket of its ICE connection) with a non-blocking `recvfrom` loop: SRTP is unprotected there (the receive session
   is then used by that thread only), RTP goes to a counter and never touches the
   event loop, RTCP, STUN and DTLS are handed back to the loop. That costs a few
   microseconds per packet instead of the tens asyncio and aiortc's receive path cost.
@@ -48,8 +48,9 @@ def check_internals(pc: RTCPeerConnection) -> None:
                 raise RuntimeError(f"aiortc changed: RTCDtlsTransport has no {name}")
         if not hasattr(dtls.transport, "_connection"):
             raise RuntimeError("aiortc changed: RTCIceTransport has no _connection")
-        if not hasattr(dtls.transport._connection, "_nominated"):
-            raise RuntimeError("aioice changed: Connection has no _nominated")
+        for name in ("_nominated", "_protocols", "_queue"):
+            if not hasattr(dtls.transport._connection, name):
+                raise RuntimeError(f"aioice changed: Connection has no {name}")
         if not callable(getattr(transceiver.receiver, "_handle_rtp_packet", None)):
             raise RuntimeError("aiortc changed: RTCRtpReceiver has no _handle_rtp_packet")
 
@@ -107,22 +108,24 @@ class FastReceiver:
         if dtls.state != "connected":
             raise RuntimeError("take_over: DTLS is not connected yet")
         connection = dtls.transport._connection
-        pair = connection._nominated.get(1)
-        if pair is None:
+        if not connection._nominated:
             raise RuntimeError("take_over: no nominated candidate pair")
-        transport = pair.protocol.transport
-        transport.pause_reading()
+        # Every local socket, not only the nominated pair's: which one the far side
+        # sends to is its choice.
+        protocols = list(connection._protocols)
+        for protocol in protocols:
+            protocol.transport.pause_reading()
         # Let aiortc finish what it already queued, so the SRTP session has one user.
         while not connection._queue.empty():
             await asyncio.sleep(0.001)
         await asyncio.sleep(0.01)
-        fd = os.dup(transport.get_extra_info("socket").fileno())
-        sock = socket.socket(fileno=fd)
-        sock.setblocking(False)
-        taken = _Taken(slot, sock, pair.protocol, dtls)
-        with self._lock:
-            self._taken[fd] = taken
-            self._poll.register(fd, select.POLLIN)
+        for protocol in protocols:
+            fd = os.dup(protocol.transport.get_extra_info("socket").fileno())
+            sock = socket.socket(fileno=fd)
+            sock.setblocking(False)
+            with self._lock:
+                self._taken[fd] = _Taken(slot, sock, protocol, dtls)
+                self._poll.register(fd, select.POLLIN)
 
     def _run(self) -> None:
         while not self._stop:

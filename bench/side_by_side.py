@@ -129,6 +129,7 @@ async def start_generators(
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
                 cwd=ROOT,
+                limit=64 * 1024 * 1024,  # a result line holds latency histograms
             )
         finally:
             os.close(log)
@@ -179,11 +180,14 @@ async def measure(server: BenchServer, n: int, screen: bool, args: argparse.Name
         await asyncio.sleep((start_ns - time.monotonic_ns()) / 1e9)
         cpu0 = CpuSample.take(server.pid, pids[0])
         gen0 = sum(process_cpu_s(p) for p in pids)
+        profiler = await start_profiler(server, n, screen, args)
         if args.rss_every:
             rss_task = asyncio.ensure_future(sample_rss(server.pid, args.rss_every, result.rss_mb))
         await asyncio.sleep((end_ns - time.monotonic_ns()) / 1e9)
         cpu1 = CpuSample.take(server.pid, pids[0])
         gen1 = sum(process_cpu_s(p) for p in pids)
+        if profiler is not None:
+            await profiler.wait()
         if rss_task is not None:
             rss_task.cancel()
             result.rss_mb.append(round(process_rss_mb(server.pid), 1))
@@ -194,8 +198,15 @@ async def measure(server: BenchServer, n: int, screen: bool, args: argparse.Name
             total = sum(int(r[key]) for r in reports)
             if total:
                 result.notes.append(f"{key} {total}")
+        for kind, name in enumerate(("audio", "video", "screen")):
+            histogram = merged_latency(reports, kind)
+            if histogram:
+                result.notes.append(
+                    f"{name} latency p50 {percentile(histogram, 0.5):.2f} "
+                    f"p99 {percentile(histogram, 0.99):.2f} ms"
+                )
         result.notes.append(f"server RSS at the end {process_rss_mb(server.pid):.0f} MiB")
-    except (RunAborted, OSError, RuntimeError) as exc:
+    except (RunAborted, OSError, RuntimeError, ValueError) as exc:
         result.notes.append(f"aborted: {exc}")
     finally:
         if rss_task is not None:
@@ -204,6 +215,20 @@ async def measure(server: BenchServer, n: int, screen: bool, args: argparse.Name
             await g.finish()
         await server.stop()
     return result
+
+
+async def start_profiler(
+    server: BenchServer, n: int, screen: bool, args: argparse.Namespace
+) -> asyncio.subprocess.Process | None:
+    """py-spy on the server for `--profile` seconds of the window (raw, for flame graphs)."""
+    if not args.profile or not isinstance(server, PeerCircleServer):
+        return None
+    out = Path(args.out) / f"profile-{server.label}-{n}{'s' if screen else ''}.txt"
+    return await asyncio.create_subprocess_exec(
+        "py-spy", "record", "--nonblocking", "-r", "200", "-f", "raw", "-d",
+        str(int(args.profile)), "-p", str(server.pid), "-o", str(out),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 def figures(
@@ -270,6 +295,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=5.0, help="after all streams flow, s")
     parser.add_argument("--ready-timeout", type=float, default=30.0, help="for all streams, s")
     parser.add_argument("--repeat", type=int, default=1, help="run everything this many times")
+    parser.add_argument("--profile", type=float, default=0.0, help="py-spy PeerCircle, s")
     parser.add_argument("--rss-every", type=float, default=0.0, help="log server RSS, s (soak)")
     parser.add_argument(
         "--gen-prefix", type=lambda s: s.split(), default=[], help="e.g. 'nice -n 10'"
