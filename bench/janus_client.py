@@ -82,7 +82,8 @@ class JanusSession:
         data = event.get("plugindata", {}).get("data", {})
         if "error" in data:
             raise JanusError(str(data["error"]))
-        return event
+        answer: dict[str, Any] = event
+        return answer
 
     async def _poll(self) -> None:
         url = f"{self.base_url}/janus/{self.session_id}?maxev=50"
@@ -103,7 +104,9 @@ class JanusSession:
         if self._poller is not None:
             self._poller.cancel()
         try:
-            await self._post(f"/janus/{self.session_id}", {"janus": "destroy", "transaction": _tx()})
+            await self._post(
+                f"/janus/{self.session_id}", {"janus": "destroy", "transaction": _tx()}
+            )
         except (aiohttp.ClientError, JanusError, TimeoutError):
             pass
         await self.http.close()
@@ -117,9 +120,7 @@ def _tx() -> str:
     return f"t{next(_transactions)}"
 
 
-async def publish(
-    session: JanusSession, room: int, pc: RTCPeerConnection, display: str
-) -> int:
+async def publish(session: JanusSession, room: int, pc: RTCPeerConnection, display: str) -> int:
     """Join `room` as a publisher with `pc`'s offer, apply the answer; the feed id."""
     handle = await session.attach()
     join = {"request": "join", "ptype": "publisher", "room": room, "display": display}

@@ -17,11 +17,11 @@ import json
 import logging
 import sys
 import time
-from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver
+from aiortc import MediaStreamTrack, RTCPeerConnection
 
 from bench.clips import Clip, ClipSpec, load_clips
 from bench.janus_client import JanusSession, new_peer_connection, publish, subscribe
@@ -107,7 +107,7 @@ class PeerCircleParticipant(Client):
                 await apply(description)
                 self._hook_senders(self._last_offer)
 
-            pc.setRemoteDescription = set_remote  # type: ignore[method-assign]
+            pc.setRemoteDescription = set_remote  # type: ignore[method-assign,assignment]
         self._last_offer = offer
         return await super().answer_offer(offer)
 
@@ -119,13 +119,19 @@ class PeerCircleParticipant(Client):
             source = mids.get(transceiver.mid)
             if source in kinds and source not in self._hooked and source in self.publish:
                 self._hooked.add(source)
-                forward_through_sender(transceiver.sender, self.ctx.stream(self.slot, kinds[source]))
+                forward_through_sender(
+                    transceiver.sender, self.ctx.stream(self.slot, kinds[source])
+                )
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         assert self.pc is not None
         for transceiver in self.pc.getTransceivers():
             if transceiver.receiver.track is track:
                 silence_receiver(transceiver.receiver, self.ctx.early)
+
+    def has_peer_connection(self) -> bool:
+        """Whether the first offer has been applied."""
+        return self.pc is not None
 
     async def start_screen(self) -> None:
         """Share a screen (needs a facilitator's link)."""
@@ -143,7 +149,7 @@ async def run_peercircle(plan: dict[str, Any], ctx: Context) -> None:
         people.append(person)
     await asyncio.gather(*(p.connect() for p in people))
     for person in people:
-        await person.wait_for(lambda p=person: p.pc is not None, within=30)
+        await person.wait_for(person.has_peer_connection, within=30)
         assert person.pc is not None
         await wait_connected(person.pc)
         await ctx.fast.take_over(person.slot, person.pc)
@@ -246,11 +252,16 @@ async def run(plan: dict[str, Any]) -> None:
             await run_peercircle(plan, ctx)
         expected = expected_streams(plan)
         deadline = time.monotonic() + float(plan["ready_timeout_s"])
-        while not expected <= tally.seen and time.monotonic() < deadline:
+        # The tally fills in the reader thread: there is no event to wait on.
+        while not expected <= tally.seen and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         missing = sorted(expected - tally.seen)
-        emit("flowing", missing=missing[:20], missing_count=len(missing),
-             seconds=round(time.monotonic() - started, 2))
+        emit(
+            "flowing",
+            missing=missing[:20],
+            missing_count=len(missing),
+            seconds=round(time.monotonic() - started, 2),
+        )
         start_ns, end_ns = (await read_line())["window"]
         window.start_ns, window.end_ns = int(start_ns), int(end_ns)
         await asyncio.sleep((window.end_ns - time.monotonic_ns()) / 1e9 + GRACE_S)

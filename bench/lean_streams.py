@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bench.clips import Clip
-from media.aiortc_hooks import SendParameters, SenderLink
+from media.aiortc_hooks import SenderLink, SendParameters
 
 TRAILER = struct.Struct("!HHIBBq")
 MAGIC = 0xB7E5
@@ -129,7 +129,12 @@ class PacedStream:
             for index, chunk in enumerate(chunks):
                 if self.video:
                     descriptor = bytes(
-                        (0x90 if index == 0 else 0x80, 0x80, 0x80 | (picture_id >> 8), picture_id & 0xFF)
+                        (
+                            0x90 if index == 0 else 0x80,
+                            0x80,
+                            0x80 | (picture_id >> 8),
+                            picture_id & 0xFF,
+                        )
                     )
                     marker = 0x80 if index == last else 0
                 else:
@@ -139,7 +144,9 @@ class PacedStream:
                     in_window = window.start_ns <= now < window.end_ns
                 trailer = TRAILER.pack(MAGIC, self.sid, number & 0xFFFFFFFF, index, last + 1, now)
                 packet = (
-                    header.pack(first_byte, marker | parameters.payload_type, seq, ts, parameters.ssrc)
+                    header.pack(
+                        first_byte, marker | parameters.payload_type, seq, ts, parameters.ssrc
+                    )
                     + extension
                     + descriptor
                     + chunk
@@ -178,7 +185,9 @@ class ReceiveTally:
     frames: Counter[tuple[int, int]] = field(default_factory=Counter)
     packets: int = 0
     untagged: int = 0
-    latency: tuple[Counter[int], ...] = field(default_factory=lambda: tuple(Counter() for _ in KINDS))
+    latency: tuple[Counter[int], ...] = field(
+        default_factory=lambda: tuple(Counter() for _ in KINDS)
+    )
     _pending: dict[tuple[int, int, int], int] = field(default_factory=dict)
 
     def count(self, slot: int, rtp: bytes, arrival_ns: int) -> None:

@@ -7,10 +7,10 @@ aiortc does ICE and DTLS for the lean load generator, then gets out of the way:
   and PLI/FIR from the server reaches us;
 - receivers are silenced (`silence_receiver`): packets that arrive before the takeover
   are counted and dropped, never reassembled or decoded;
-- once DTLS is up, `FastReceiver` stops the event loop reading the connection's
-  nominated UDP socket (`pause_reading`) and drains it from one thread per process
-  (every local socket of its ICE connection) with a non-blocking `recvfrom` loop: SRTP is unprotected there (the receive session
-  is then used by that thread only), RTP goes to a counter and never touches the
+- once DTLS is up, `FastReceiver` stops the event loop reading the UDP sockets of
+  the connection's ICE agent (`pause_reading`) and drains them from one thread per
+  process with a non-blocking `recvfrom` loop: SRTP is unprotected there (the receive
+  session is then used by that thread only), RTP goes to a counter and never touches the
   event loop, RTCP, STUN and DTLS are handed back to the loop. That costs a few
   microseconds per packet instead of the tens asyncio and aiortc's receive path cost.
 
@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pylibsrtp
 from aiortc import RTCPeerConnection, RTCRtpReceiver
@@ -98,6 +98,7 @@ class FastReceiver:
         self.unprotect_errors = 0
         self.rtcp = 0
         self.packets = 0
+        self._tasks: set[asyncio.Future[None]] = set()
         self._thread = threading.Thread(target=self._run, name="fast-receiver", daemon=True)
         self._thread.start()
 
@@ -114,9 +115,10 @@ class FastReceiver:
         # sends to is its choice.
         protocols = list(connection._protocols)
         for protocol in protocols:
-            protocol.transport.pause_reading()
+            # Selector datagram transports can pause; typeshed does not say so.
+            cast(Any, protocol.transport).pause_reading()
         # Let aiortc finish what it already queued, so the SRTP session has one user.
-        while not connection._queue.empty():
+        while not connection._queue.empty():  # noqa: ASYNC110 (aioice's queue, no event)
             await asyncio.sleep(0.001)
         await asyncio.sleep(0.01)
         for protocol in protocols:
@@ -160,9 +162,10 @@ class FastReceiver:
             else:  # STUN (consent checks), DTLS: aioice and aiortc handle them
                 self._loop.call_soon_threadsafe(taken.protocol.datagram_received, data, addr)
 
-    @staticmethod
-    def _rtcp(dtls: RTCDtlsTransport, plain: bytes) -> None:
-        asyncio.ensure_future(dtls._handle_rtcp_data(plain))
+    def _rtcp(self, dtls: RTCDtlsTransport, plain: bytes) -> None:
+        task = asyncio.ensure_future(dtls._handle_rtcp_data(plain))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def stop(self) -> None:
         """Stop the thread (sockets stay open; their peer connections own them)."""

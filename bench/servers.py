@@ -196,8 +196,8 @@ def write_janus_config(folder: Path, http_port: int) -> None:
         f'  transports_folder = "{folder}/transports"\n  events_folder = "{folder}/events"\n'
         f'  loggers_folder = "{folder}/loggers"\n'
         "  debug_level = 3\n  session_timeout = 0\n}\n"
-        "media: {\n  ipv6 = false\n  rtp_port_range = \"20000-20999\"\n}\n"
-        "nat: {\n  nice_debug = false\n  ice_enforce_list = \"d0\"\n  ignore_mdns = true\n}\n"
+        'media: {\n  ipv6 = false\n  rtp_port_range = "20000-20999"\n}\n'
+        'nat: {\n  nice_debug = false\n  ice_enforce_list = "d0"\n  ignore_mdns = true\n}\n'
         "plugins: {\n}\ntransports: {\n}\nevents: {\n}\n"
     )
     (folder / "janus.transport.http.jcfg").write_text(

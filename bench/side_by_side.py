@@ -147,7 +147,9 @@ async def sample_rss(pid: int, every_s: float, into: list[float]) -> None:
         await asyncio.sleep(every_s)
 
 
-async def measure(server: BenchServer, n: int, screen: bool, args: argparse.Namespace) -> SideResult:
+async def measure(
+    server: BenchServer, n: int, screen: bool, args: argparse.Namespace
+) -> SideResult:
     """One server, one room: a window of figures, or notes saying why not."""
     result = SideResult(server.label, n, screen)
     logs = Path(args.out) / "logs"
@@ -193,8 +195,14 @@ async def measure(server: BenchServer, n: int, screen: bool, args: argparse.Name
             result.rss_mb.append(round(process_rss_mb(server.pid), 1))
         reports = [await g.expect("result", args.window + 30) for g in generators]
         result.figures = figures(n, reports, cpu0, cpu1, gen1 - gen0)
-        for key in ("untagged", "unprotect_errors", "nacks_received", "keyframes_on_request",
-                    "send_failures", "early"):
+        for key in (
+            "untagged",
+            "unprotect_errors",
+            "nacks_received",
+            "keyframes_on_request",
+            "send_failures",
+            "early",
+        ):
             total = sum(int(r[key]) for r in reports)
             if total:
                 result.notes.append(f"{key} {total}")
@@ -225,9 +233,21 @@ async def start_profiler(
         return None
     out = Path(args.out) / f"profile-{server.label}-{n}{'s' if screen else ''}.txt"
     return await asyncio.create_subprocess_exec(
-        "py-spy", "record", "--nonblocking", "-r", "200", "-f", "raw", "-d",
-        str(int(args.profile)), "-p", str(server.pid), "-o", str(out),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        "py-spy",
+        "record",
+        "--nonblocking",
+        "-r",
+        "200",
+        "-f",
+        "raw",
+        "-d",
+        str(int(args.profile)),
+        "-p",
+        str(server.pid),
+        "-o",
+        str(out),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
 
 
@@ -317,7 +337,11 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"\nN={r.n} {r.server} RSS every {args.rss_every:.0f} s (MiB): {r.rss_mb}")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         with open(Path(args.out) / f"side-by-side-{stamp}.json", "w") as f:
-            json.dump([vars(r) | {"figures": vars(r.figures) if r.figures else None} for r in results], f, indent=1)
+            json.dump(
+                [vars(r) | {"figures": vars(r.figures) if r.figures else None} for r in results],
+                f,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":
