@@ -264,7 +264,7 @@ async def run(plan: dict[str, Any]) -> None:
         )
         start_ns, end_ns = (await read_line())["window"]
         window.start_ns, window.end_ns = int(start_ns), int(end_ns)
-        await asyncio.sleep((window.end_ns - time.monotonic_ns()) / 1e9 + GRACE_S)
+        await asyncio.sleep((window.end_ns - time.time_ns()) / 1e9 + GRACE_S)
         emit("result", **result(ctx))
         await read_line()
     finally:

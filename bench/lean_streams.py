@@ -2,7 +2,8 @@
 
 Every packet carries a trailer the servers forward untouched (they rewrite headers,
 never payloads): which stream, which frame, which packet of how many, and the
-CLOCK_MONOTONIC nanosecond it was sent (one clock for every process on the machine).
+CLOCK_REALTIME nanosecond it was sent (the clock the kernel stamps arriving datagrams
+with, one for every process on the machine).
 Receivers match on it: frames delivered, added one-way latency. Nobody decodes, so
 the trailer after the VP8/Opus data does no harm.
 """
@@ -139,7 +140,7 @@ class PacedStream:
                     marker = 0x80 if index == last else 0
                 else:
                     descriptor, marker = b"", 0
-                now = time.monotonic_ns()
+                now = time.time_ns()
                 if index == 0:
                     in_window = window.start_ns <= now < window.end_ns
                 trailer = TRAILER.pack(MAGIC, self.sid, number & 0xFFFFFFFF, index, last + 1, now)
@@ -170,7 +171,7 @@ class PacedStream:
 
 @dataclass
 class Window:
-    """The measuring window, in CLOCK_MONOTONIC ns (set by the orchestrator)."""
+    """The measuring window, in CLOCK_REALTIME ns (set by the orchestrator)."""
 
     start_ns: int = 1 << 62
     end_ns: int = 1 << 62

@@ -9,7 +9,7 @@ aiortc does ICE and DTLS for the lean load generator, then gets out of the way:
   are counted and dropped, never reassembled or decoded;
 - once DTLS is up, `FastReceiver` stops the event loop reading the UDP sockets of
   the connection's ICE agent (`pause_reading`) and drains them from one thread per
-  process with a non-blocking `recvfrom` loop: SRTP is unprotected there (the receive
+  process with a non-blocking `recvmsg` loop (kernel arrival stamps): SRTP is unprotected there (the receive
   session is then used by that thread only), RTP goes to a counter and never touches the
   event loop, RTCP, STUN and DTLS are handed back to the loop. That costs a few
   microseconds per packet instead of the tens asyncio and aiortc's receive path cost.
@@ -23,6 +23,7 @@ import asyncio
 import logging
 import os
 import select
+import struct
 import socket
 import threading
 import time
@@ -36,7 +37,10 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 log = logging.getLogger(__name__)
 
 RtpCounter = Callable[[int, bytes, int], None]
-"""Called in the reader thread with (slot, decrypted RTP packet, arrival monotonic ns)."""
+"""Called in the reader thread with (slot, decrypted RTP packet, arrival ns): the
+kernel's CLOCK_REALTIME stamp of the datagram, so our own reading lag does not count."""
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; SCM_TIMESTAMPNS is the same
+TIMESPEC = struct.Struct("@qq")
 
 
 def check_internals(pc: RTCPeerConnection) -> None:
@@ -125,6 +129,7 @@ class FastReceiver:
             fd = os.dup(protocol.transport.get_extra_info("socket").fileno())
             sock = socket.socket(fileno=fd)
             sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             with self._lock:
                 self._taken[fd] = _Taken(slot, sock, protocol, dtls)
                 self._poll.register(fd, select.POLLIN)
@@ -141,7 +146,7 @@ class FastReceiver:
         count, slot, rx = self._count, taken.slot, taken.rx
         while True:
             try:
-                data, addr = taken.sock.recvfrom(2048)
+                data, ancillary, _flags, addr = taken.sock.recvmsg(2048, 64)
             except BlockingIOError:
                 return
             except OSError:
@@ -156,7 +161,12 @@ class FastReceiver:
                     else:
                         plain = rx.unprotect(data)
                         self.packets += 1
-                        count(slot, plain, time.monotonic_ns())
+                        arrival = time.time_ns()
+                        for level, kind, value in ancillary:
+                            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                                seconds, nanoseconds = TIMESPEC.unpack_from(value)
+                                arrival = seconds * 1_000_000_000 + nanoseconds
+                        count(slot, plain, arrival)
                 except pylibsrtp.Error:
                     self.unprotect_errors += 1
             else:  # STUN (consent checks), DTLS: aioice and aiortc handle them

@@ -174,18 +174,18 @@ async def measure(
             else f"all streams flowing {seconds} s after starting"
         )
         await asyncio.sleep(args.warmup)
-        start_ns = time.monotonic_ns() + 500_000_000
+        start_ns = time.time_ns() + 500_000_000
         end_ns = start_ns + int(args.window * 1e9)
         for g in generators:
             g.send({"window": [start_ns, end_ns]})
         pids = [g.process.pid for g in generators]
-        await asyncio.sleep((start_ns - time.monotonic_ns()) / 1e9)
+        await asyncio.sleep((start_ns - time.time_ns()) / 1e9)
         cpu0 = CpuSample.take(server.pid, pids[0])
         gen0 = sum(process_cpu_s(p) for p in pids)
         profiler = await start_profiler(server, n, screen, args)
         if args.rss_every:
             rss_task = asyncio.ensure_future(sample_rss(server.pid, args.rss_every, result.rss_mb))
-        await asyncio.sleep((end_ns - time.monotonic_ns()) / 1e9)
+        await asyncio.sleep((end_ns - time.time_ns()) / 1e9)
         cpu1 = CpuSample.take(server.pid, pids[0])
         gen1 = sum(process_cpu_s(p) for p in pids)
         if profiler is not None:
