@@ -11,8 +11,9 @@ aiortc does ICE and DTLS for the lean load generator, then gets out of the way:
   the connection's ICE agent (`pause_reading`) and drains them from one thread per
   process with a non-blocking `recvmsg` loop (kernel arrival stamps): SRTP is
   unprotected there (the receive session is then used by that thread only), RTP goes
-  to a counter and never touches the event loop, RTCP, STUN and DTLS are handed back to the loop. That costs a few
-  microseconds per packet instead of the tens asyncio and aiortc's receive path cost.
+  to a counter and never touches the event loop, RTCP, STUN and DTLS are handed back
+  to the loop. That costs a few microseconds per packet instead of the tens asyncio
+  and aiortc's receive path cost.
 
 `check_internals` fails loudly when aiortc or aioice move what we reach for.
 """
