@@ -36,6 +36,7 @@ class BenchServer:
     """A server process: start, health check, join tokens, stop."""
 
     label = "server"
+    health_path = "/healthz"
 
     def __init__(self, log_path: Path) -> None:
         self.port = free_port()
@@ -72,7 +73,7 @@ class BenchServer:
                 if self._process.returncode is not None:
                     raise RuntimeError(f"{self.label} exited; see {self.log_path}")
                 with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{self.base_url}/healthz") as response:
+                    async with http.get(f"{self.base_url}{self.health_path}") as response:
                         if response.status == 200:
                             return
                 if asyncio.get_running_loop().time() > deadline:
@@ -127,15 +128,22 @@ class PeerCircleServer(BenchServer):
                 raise RuntimeError(f"POST {path}: {response.status} {await response.text()}")
             return await response.json()
 
-    async def tokens(self, count: int) -> list[str]:
-        """Create a session and mint one patient link per participant."""
+    async def tokens(self, count: int, therapists: int = 0) -> list[str]:
+        """Create a session and mint one link per participant: the first `therapists`
+        for the therapist (who may share a screen), the others for patients."""
         async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
-            session = await self._post(http, "/api/sessions", {"title": "Forwarding benchmark"})
+            session = await self._post(
+                http, "/api/sessions", {"title": "Forwarding benchmark", "waiting_room": False}
+            )
             links = [
                 await self._post(
                     http,
                     f"/api/sessions/{session['id']}/links",
-                    {"name": f"Bench {i + 1}", "role": "patient"},
+                    {
+                        "name": f"Bench {i + 1}",
+                        "role": "therapist" if i < therapists else "patient",
+                        "admitted": True,
+                    },
                 )
                 for i in range(count)
             ]
@@ -163,3 +171,71 @@ class ReferenceServer(BenchServer):
     async def tokens(self, count: int) -> list[str]:
         """The reference takes any token as a display name."""
         return [f"Bench {i + 1}" for i in range(count)]
+
+
+JANUS_LIB = Path("/usr/lib/x86_64-linux-gnu/janus")
+JANUS_ROOM = 1234
+
+
+def write_janus_config(folder: Path, http_port: int) -> None:
+    """A Janus configuration with only the VideoRoom plugin and the HTTP transport.
+
+    ICE is restricted to interface d0 (a dummy device inside the benchmark's network
+    namespace): Janus gathers no candidate on a loopback-only host.
+    """
+    for sub, library in (("plugins", "libjanus_videoroom.so"), ("transports", "libjanus_http.so")):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        link = folder / sub / library
+        if not link.exists():
+            link.symlink_to(JANUS_LIB / sub / library)
+    for sub in ("events", "loggers"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    (folder / "janus.jcfg").write_text(
+        "general: {\n"
+        f'  configs_folder = "{folder}"\n  plugins_folder = "{folder}/plugins"\n'
+        f'  transports_folder = "{folder}/transports"\n  events_folder = "{folder}/events"\n'
+        f'  loggers_folder = "{folder}/loggers"\n'
+        "  debug_level = 3\n  session_timeout = 0\n}\n"
+        'media: {\n  ipv6 = false\n  rtp_port_range = "20000-20999"\n}\n'
+        'nat: {\n  nice_debug = false\n  ice_enforce_list = "d0"\n  ignore_mdns = true\n}\n'
+        "plugins: {\n}\ntransports: {\n}\nevents: {\n}\n"
+    )
+    (folder / "janus.transport.http.jcfg").write_text(
+        "general: {\n"
+        f'  base_path = "/janus"\n  http = true\n  port = {http_port}\n  ip = "127.0.0.1"\n'
+        "  https = false\n}\nadmin: {\n  admin_http = false\n  admin_https = false\n}\n"
+    )
+    (folder / "janus.plugin.videoroom.jcfg").write_text(
+        "general: {\n}\n"
+        f"room-{JANUS_ROOM}: {{\n"
+        '  description = "Forwarding benchmark"\n  publishers = 40\n  bitrate = 0\n'
+        '  fir_freq = 0\n  audiocodec = "opus"\n  videocodec = "vp8"\n  record = false\n}\n'
+    )
+
+
+class JanusServer(BenchServer):
+    """Janus (Debian package) with its VideoRoom plugin, HTTP API on 127.0.0.1."""
+
+    label = "Janus"
+    health_path = "/janus/info"
+
+    def __init__(self, log_path: Path) -> None:
+        super().__init__(log_path)
+        self.config = log_path.parent / f"janus-conf-{self.port}"
+        write_janus_config(self.config, self.port)
+
+    def argv(self) -> list[str]:
+        """The Debian package's binary, our configuration folder."""
+        return [
+            "janus",
+            "-F",
+            str(self.config),
+            "-C",
+            str(self.config / "janus.jcfg"),
+            "-r",
+            "20000-20999",
+        ]
+
+    async def tokens(self, count: int) -> list[str]:
+        """Janus has no tokens: participants join the configured room."""
+        return [""] * count
