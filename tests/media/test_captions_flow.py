@@ -195,3 +195,54 @@ async def test_the_example_captioner_captions_a_session(
     finally:
         example.terminate()
         await example.wait()
+
+
+async def test_each_breakout_room_sees_only_its_own_captions(
+    start_server: StartServer, clients: MakeClient
+) -> None:
+    server = await start_server(env={"PEERCIRCLE_CAPTION_ENGINE": "external"})
+    session = await server.create_session("Rooms with captions")
+    sid = session["id"]
+    link = await server.mint_link(sid, "Clinic STT", "captioner")
+    captioner = clients(server, link["token"])
+    await captioner.connect(join=False)
+    therapist = await person(server, clients, sid, "Dr. Rivera", "therapist")
+    kim = await person(server, clients, sid, "Kim")
+    jo = await person(server, clients, sid, "Jo")
+    await therapist.emit("breakout-rooms", {"names": ["Blue", "Green"]})
+    await therapist.emit("breakout-move", {"participant": kim.participant_id, "room": "r1"})
+    await therapist.emit("breakout-move", {"participant": jo.participant_id, "room": "r2"})
+    await therapist.emit("breakout-open", {})
+    await jo.next_event("moved")
+    await therapist.emit("captions", {"enabled": True})
+    # Alex joins while the rooms are open and speaks in Blue, with Kim.
+    alex_link = await server.mint_link(sid, "Alex", "patient", admitted=True)
+    alex = clients(
+        server, alex_link["token"], publish={"mic": spoken("Good morning, Blue room.", lead_s=4.0)}
+    )
+    await alex.connect()
+    await alex.next_event("welcome")
+    await therapist.emit("breakout-move", {"participant": alex.participant_id, "room": "r1"})
+    await alex.next_event("moved")
+
+    audio = await captioner.next_event("caption-audio", lambda a: a["final"], within=30)
+    assert (audio["speaker"], audio["room"]) == (alex.participant_id, "r1")
+    await captioner.emit(
+        "caption-text",
+        {
+            "utterance": audio["utterance"],
+            "room": "r1",
+            "text": "good morning blue room",
+            "final": True,
+        },
+    )
+    await kim.next_event("caption", lambda c: c["final"], within=10)
+    await alex.next_event("caption", lambda c: c["final"], within=10)
+    # Jo (Green) and the therapist (main) saw none of it: after a round trip through the
+    # server (a chat in their own room), nothing of Blue's captions has reached them.
+    await jo.emit("chat", {"to": "room", "text": "green here"})
+    await jo.next_event("chat-message", lambda m: m["text"] == "green here")
+    assert [d for e, d in jo.events if e == "caption"] == []
+    await therapist.emit("chat", {"to": "room", "text": "main here"})
+    await therapist.next_event("chat-message", lambda m: m["text"] == "main here")
+    assert [d for e, d in therapist.events if e == "caption"] == []
