@@ -11,6 +11,7 @@ import array
 import asyncio
 import fractions
 import math
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,8 +113,9 @@ def load_clips(spec: ClipSpec = ClipSpec(), out_dir: Path = OUT_DIR) -> tuple[Cl
 
 
 def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    # Concurrent first runs must never read a half-written clip.
-    tmp = path.with_name(f".{path.name}.tmp")
+    # Concurrent first runs must never read a half-written clip, nor share a temporary
+    # file (two load generators may encode the same clip at once).
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     write(tmp)
     tmp.replace(path)
 
