@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .connections import Connection
-from .host import Command
+from .signaling_base import CommandHandlers
 from .wire import (
     parse_chat,
     parse_deny,
@@ -16,11 +16,8 @@ from .wire import (
 )
 
 
-class ModerationHandlers:
+class ModerationHandlers(CommandHandlers):
     """Parse each moderation or participation message and submit it to the host."""
-
-    async def _run(self, conn: Connection, command: Command) -> None:
-        raise NotImplementedError  # Signaling provides it
 
     # -- moderation ----------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from .connections import Connection
-from .host import Command
+from .signaling_base import CommandHandlers
 from .wire import parse_empty, parse_flag, parse_target
 from .wire_rooms import (
     parse_assign,
@@ -21,11 +21,8 @@ from .wire_rooms import (
 )
 
 
-class BreakoutHandlers:
+class BreakoutHandlers(CommandHandlers):
     """Parse each breakout-room message and submit it to the session's host."""
-
-    async def _run(self, conn: Connection, command: Command) -> None:
-        raise NotImplementedError  # Signaling provides it
 
     async def breakout_rooms(self, conn: Connection, data: Any) -> None:
         """`breakout-rooms`: create (or replace) the rooms."""

@@ -8,23 +8,17 @@ import socketio
 
 from .connections import Connection
 from .domain.errors import NotPermitted
-from .host import Command, SessionHost
+from .signaling_base import CommandHandlers
 from .speaking import SpeakingService
 from .speaking_wire import parse_cue_dismiss, parse_speaking_options
 from .wire import parse_empty
 
 
-class SpeakingHandlers:
+class SpeakingHandlers(CommandHandlers):
     """Parse each speaking-time message and pass it on (facilitators only)."""
 
     _sio: socketio.AsyncServer
     speaking: SpeakingService | None
-
-    async def _run(self, conn: Connection, command: Command) -> None:
-        raise NotImplementedError  # Signaling provides it
-
-    async def _host(self, conn: Connection) -> SessionHost:
-        raise NotImplementedError  # Signaling provides it
 
     def _speaking(self) -> SpeakingService:
         if self.speaking is None:
