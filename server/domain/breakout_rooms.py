@@ -63,16 +63,9 @@ class BreakoutRooms(SessionState):
         person = self._present(participant_id)
         if room_id != MAIN_ROOM:
             self.breakouts.room(room_id)
+        self.breakouts.plan(person.id, room_id)
         if not self.breakouts.open:
-            if room_id == MAIN_ROOM:
-                self.breakouts.planned.pop(person.id, None)
-            else:
-                self.breakouts.planned[person.id] = room_id
             return [BreakoutsChanged(actor.actor())]
-        if room_id == MAIN_ROOM:
-            self.breakouts.planned.pop(person.id, None)
-        else:
-            self.breakouts.planned[person.id] = room_id
         return [*self._move(person, room_id, actor.actor()), BreakoutsChanged(actor.actor())]
 
     def set_room_leader(self, actor_id: str, room_id: str, leader_id: str | None) -> list[Event]:
@@ -146,10 +139,7 @@ class BreakoutRooms(SessionState):
         if not self.breakouts.open:
             raise UserError("the breakout rooms are not open")
         self.breakouts.check_destination(room_id)
-        if room_id == MAIN_ROOM:
-            self.breakouts.planned.pop(person.id, None)
-        else:
-            self.breakouts.planned[person.id] = room_id
+        self.breakouts.plan(person.id, room_id)
         return [*self._move(person, room_id, None), BreakoutsChanged(None)]
 
     def request_help(self, participant_id: str, now: float) -> list[Event]:

@@ -68,6 +68,13 @@ class Breakouts:
         self.rooms = {f"r{i}": BreakoutRoom(f"r{i}", n) for i, n in enumerate(clean, 1)}
         self.planned = {}
 
+    def plan(self, participant_id: str, room_id: str) -> None:
+        """Record where someone goes (the main room: no breakout room for them)."""
+        if room_id == MAIN_ROOM:
+            self.planned.pop(participant_id, None)
+        else:
+            self.planned[participant_id] = room_id
+
     def room(self, room_id: str) -> BreakoutRoom:
         """A breakout room by id (NotFound otherwise)."""
         room = self.rooms.get(room_id)
