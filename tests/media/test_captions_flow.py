@@ -47,6 +47,14 @@ async def person(
     return client
 
 
+async def captioner_service(server: PeerCircleServer, clients: MakeClient, sid: str) -> Client:
+    """A captioner service connected to the session (it never joins the call)."""
+    link = await server.mint_link(sid, "Clinic STT", "captioner")
+    captioner = clients(server, link["token"])
+    await captioner.connect(join=False)
+    return captioner
+
+
 def captions_by(client: Client, speaker: str) -> list[dict[str, Any]]:
     return [d for e, d in client.events if e == "caption" and d["speaker"] == speaker]
 
@@ -92,9 +100,7 @@ async def test_an_external_captioner_hears_consenting_speakers_and_its_text_is_s
     server = await start_server(env={"PEERCIRCLE_CAPTION_ENGINE": "external"})
     session = await server.create_session("Clinic captions")
     sid = session["id"]
-    link = await server.mint_link(sid, "Clinic STT", "captioner")
-    captioner = clients(server, link["token"])
-    await captioner.connect(join=False)
+    captioner = await captioner_service(server, clients, sid)
     therapist = await person(server, clients, sid, "Dr. Rivera", "therapist")
     await therapist.emit("captions", {"enabled": True, "transcript": True})
     await therapist.next_event("session-settings", lambda b: b["captions"] and b["transcript"])
@@ -203,9 +209,7 @@ async def test_each_breakout_room_sees_only_its_own_captions(
     server = await start_server(env={"PEERCIRCLE_CAPTION_ENGINE": "external"})
     session = await server.create_session("Rooms with captions")
     sid = session["id"]
-    link = await server.mint_link(sid, "Clinic STT", "captioner")
-    captioner = clients(server, link["token"])
-    await captioner.connect(join=False)
+    captioner = await captioner_service(server, clients, sid)
     therapist = await person(server, clients, sid, "Dr. Rivera", "therapist")
     kim = await person(server, clients, sid, "Kim")
     jo = await person(server, clients, sid, "Jo")
