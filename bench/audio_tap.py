@@ -176,7 +176,7 @@ async def forward_cost(payloads: list[bytes], mics: int, mode: str) -> dict[str,
         late.append(loop.time() - due)
         started = time.thread_time()
         for m, track in enumerate(tracks):
-            await track.on_packet(rtp(1000 + m, n, payload))
+            track.on_packet(rtp(1000 + m, n, payload))
         cpu += time.thread_time() - started
     tap.close()
     late.sort()

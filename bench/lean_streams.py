@@ -104,9 +104,7 @@ class PacedStream:
     async def _run(self) -> None:
         parameters, link = await self._started
         loop = asyncio.get_running_loop()
-        header = struct.Struct("!BBHII")
         extension = _mid_extension(parameters)
-        first_byte = 0x80 | (0x10 if extension else 0)
         seq = random.randrange(1 << 16)
         ts0 = random.randrange(1 << 32)
         position, picture_id = 0, random.randrange(1 << 15)
@@ -144,18 +142,19 @@ class PacedStream:
                 if index == 0:
                     in_window = window.start_ns <= now < window.end_ns
                 trailer = TRAILER.pack(MAGIC, self.sid, number & 0xFFFFFFFF, index, last + 1, now)
-                packet = (
-                    header.pack(
-                        first_byte, marker | parameters.payload_type, seq, ts, parameters.ssrc
-                    )
-                    + extension
-                    + descriptor
-                    + chunk
-                    + trailer
+                payload = descriptor + chunk + trailer
+                sent = link.send(
+                    parameters.payload_type,
+                    marker >> 7,
+                    seq,
+                    ts,
+                    parameters.ssrc,
+                    extension,
+                    payload,
                 )
                 seq = (seq + 1) & 0xFFFF
-                if await link.send(packet):
-                    link.sent(ts, len(packet) - 12 - len(extension))
+                if sent:
+                    link.sent(ts, len(payload))
                 else:
                     self.send_failures += 1
                 if in_window:

@@ -233,7 +233,7 @@ async def start_profiler(
         return None
     out = Path(args.out) / f"profile-{server.label}-{n}{'s' if screen else ''}.txt"
     return await asyncio.create_subprocess_exec(
-        "py-spy",
+        str(Path(sys.executable).with_name("py-spy")),
         "record",
         "--nonblocking",
         "-r",

@@ -19,18 +19,32 @@ class CachedPacket(NamedTuple):
 
 
 class PacketCache:
-    """A ring of the last `size` packets; a newer packet evicts the one `size` before it."""
+    """A ring of the last `size` packets; a newer packet evicts the one `size` before it.
+
+    Kept as parallel lists (no object per packet): `put` runs for every packet
+    forwarded to every subscriber.
+    """
 
     def __init__(self, size: int = CACHE_PACKETS) -> None:
         self._size = size
-        self._ring: list[CachedPacket | None] = [None] * size
+        self._seqs: list[int] = [-1] * size
+        self._stamps = [0] * size
+        self._markers = [0] * size
+        self._payloads = [b""] * size
         self._resent_at = [0.0] * size
 
     def put(self, sequence_number: int, timestamp: int, marker: int, payload: bytes) -> None:
         """Remember a packet as sent."""
         index = sequence_number % self._size
-        self._ring[index] = CachedPacket(sequence_number, timestamp, marker, payload)
+        self._seqs[index] = sequence_number
+        self._stamps[index] = timestamp
+        self._markers[index] = marker
+        self._payloads[index] = payload
         self._resent_at[index] = 0.0
+
+    def holds(self, sequence_number: int) -> bool:
+        """Whether the packet sent with this sequence number is still cached."""
+        return self._seqs[sequence_number % self._size] == sequence_number
 
     def take_for_resend(
         self, sequence_number: int, now: float, interval: float
@@ -49,7 +63,9 @@ class PacketCache:
 
     def get(self, sequence_number: int) -> CachedPacket | None:
         """The packet sent with this sequence number, if still cached."""
-        entry = self._ring[sequence_number % self._size]
-        if entry is None or entry.sequence_number != sequence_number:
+        index = sequence_number % self._size
+        if self._seqs[index] != sequence_number:
             return None
-        return entry
+        return CachedPacket(
+            sequence_number, self._stamps[index], self._markers[index], self._payloads[index]
+        )

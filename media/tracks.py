@@ -24,7 +24,6 @@ from .packet_cache import PacketCache
 from .rtp_wire import (
     InboundRtp,
     one_byte_extensions,
-    rtp_packet,
     rtx_payload,
     seq_newer,
     vp8_keyframe_start,
@@ -77,7 +76,7 @@ class PublishedTrack:
         self.frames_in = 0
         self.packets_in = 0
 
-    async def on_packet(self, packet: InboundRtp) -> None:
+    def on_packet(self, packet: InboundRtp) -> None:
         """Called by the receiver tap, on the event loop, for each decrypted packet."""
         self.packets_in += 1
         if self.tap is not None:
@@ -92,11 +91,14 @@ class PublishedTrack:
                     slot.restart()
             self.ssrc = packet.ssrc
         audio = self.kind == "audio"
-        if audio or packet.marker:
-            self.frames_in += 1
+        frames = 1 if audio else packet.marker
+        self.frames_in += frames
         keyframe_start = audio or vp8_keyframe_start(packet.payload)
+        # What every slot needs of this packet, worked out once.
+        ntp_time = self.ntp_time_of(packet.timestamp, CLOCK_RATE[self.kind])
+        now = time.monotonic()
         for slot in tuple(self._slots):
-            await slot.forward(self, packet, keyframe_start)
+            slot.forward(self, packet, keyframe_start, frames, ntp_time, now)
 
     def on_sender_report(self, ssrc: int, ntp_time: int, rtp_timestamp: int) -> None:
         """The publisher's SR for its current stream: keep its clock mapping."""
@@ -296,7 +298,7 @@ class ForwardSlot(MediaStreamTrack):
                 self.retransmit_misses += 1
                 continue
             self._resend_credit -= 1
-            data = rtp_packet(
+            sent = link.send(
                 params.rtx_payload_type,
                 cached.marker,
                 self._rtx_seq,
@@ -306,16 +308,27 @@ class ForwardSlot(MediaStreamTrack):
                 rtx_payload(seq, cached.payload),
             )
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
-            if not await link.send(data):
+            if not sent:
                 return
             self.retransmitted += 1
 
     # -- the forward path ---------------------------------------------------------------
 
-    async def forward(
-        self, source: PublishedTrack, packet: InboundRtp, keyframe_start: bool
+    def forward(
+        self,
+        source: PublishedTrack,
+        packet: InboundRtp,
+        keyframe_start: bool,
+        frames: int,
+        ntp_time: int | None,
+        now: float,
     ) -> None:
-        """Rewrite one packet of the current source for this subscriber and send it."""
+        """Rewrite one packet of the current source for this subscriber and send it.
+
+        `frames` is how many frames the packet completes (1 per audio packet, the
+        marker bit for video); `ntp_time` the publisher's wall-clock time of its
+        timestamp (None before its first SR); `now` the monotonic clock.
+        """
         if source is not self.source:
             return
         params, link = self._params, self._link
@@ -323,52 +336,42 @@ class ForwardSlot(MediaStreamTrack):
             # Not negotiated yet (or the transport is gone): start on a keyframe later.
             self._waiting_for_keyframe = True
             self._anchored = False
-            self.frames_dropped += self._frames_in(packet)
+            self.frames_dropped += frames
             return
         if self._waiting_for_keyframe:
             if not keyframe_start:
-                self.frames_dropped += self._frames_in(packet)
+                self.frames_dropped += frames
                 source.ask_for_keyframe()
                 return
             self._waiting_for_keyframe = False
         if not self._anchored:
-            self._anchor(packet)
+            self._anchor(packet, now)
         seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
         timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
         payload = packet.payload
-        data = rtp_packet(
-            params.payload_type,
-            packet.marker,
-            seq,
-            timestamp,
-            params.ssrc,
-            self._extensions,
-            payload,
-        )
-        if self._cache.get(seq) is not None:
+        cache = self._cache
+        if cache.holds(seq):
             # A duplicate (or a retransmission we asked the publisher for, of a packet
             # that arrived after all): the subscriber has it, and SRTP would refuse it.
             return
-        self._cache.put(seq, timestamp, packet.marker, payload)
-        if not await link.send(data):
-            self.frames_dropped += self._frames_in(packet)
+        marker = packet.marker
+        cache.put(seq, timestamp, marker, payload)
+        if not link.send(
+            params.payload_type, marker, seq, timestamp, params.ssrc, self._extensions, payload
+        ):
+            self.frames_dropped += frames
             return
-        link.sent(timestamp, len(payload), source.ntp_time_of(packet.timestamp, self._clock_rate))
+        link.sent(timestamp, len(payload), ntp_time)
         self.packets_out += 1
         if self._resend_credit < RESEND_CREDIT_MAX:
             self._resend_credit += RESEND_CREDIT_PER_PACKET
-        self.frames_out += self._frames_in(packet)
+        self.frames_out += frames
         if self._last_seq is None or seq_newer(seq, self._last_seq):
             self._last_seq = seq
             self._last_ts = timestamp
-            self._last_sent_at = time.monotonic()
+            self._last_sent_at = now
 
-    def _frames_in(self, packet: InboundRtp) -> int:
-        """How many frames a packet completes: each audio packet is one frame; a video
-        frame ends with the marker bit."""
-        return 1 if self.kind == "audio" else packet.marker
-
-    def _anchor(self, packet: InboundRtp) -> None:
+    def _anchor(self, packet: InboundRtp, now: float) -> None:
         """Map the source's numbering onto ours so that it goes on where we left off."""
         if self._last_seq is None:
             # Random starts (lower half for sequence numbers, as aiortc and browsers
@@ -377,7 +380,7 @@ class ForwardSlot(MediaStreamTrack):
             start_ts = random.randrange(1 << 32)
         else:
             start_seq = (self._last_seq + 1) & 0xFFFF
-            elapsed = time.monotonic() - self._last_sent_at
+            elapsed = now - self._last_sent_at
             start_ts = self._last_ts + max(1, int(elapsed * self._clock_rate))
         self._seq_offset = (start_seq - packet.sequence_number) & 0xFFFF
         self._ts_offset = (start_ts - packet.timestamp) & 0xFFFFFFFF
