@@ -59,6 +59,8 @@ from aiortc.rtp import (
 from pylibsrtp._binding import ffi as _srtp_ffi
 from pylibsrtp._binding import lib as _srtp_lib
 
+from ._fanout import Route
+
 EncodedFrameSink = Callable[[bytes, int], None]
 """Called on the event loop with (frame bytes, media timestamp) for each reassembled frame."""
 
@@ -185,6 +187,8 @@ _FIXED_HEADER = struct.Struct("!BBHII")
 # The largest RTP packet forwarded, and room for libsrtp's trailer (auth tag, MKI).
 _MAX_RTP = 1500
 _SRTP_BUFFER = _MAX_RTP + 64
+# libsrtp's srtp_protect, from the copy pylibsrtp carries (its sessions live there).
+_SRTP_PROTECT = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
 MID_EXTENSION_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 # RTP and RTCP share the port (RFC 5761): RTCP packet types 192-223 sit where an RTP
 # packet has its marker bit and payload type.
@@ -405,6 +409,40 @@ class _SrtpWriter:
         self.buffer = _srtp_ffi.buffer(self.cdata)
         self.length = _srtp_ffi.new("int *")
         self.failures = 0
+        self.routes: list[Route] = []
+        dtls.on("statechange", self._state_changed)
+
+    def _state_changed(self) -> None:
+        if self.dtls._state is not _DTLS_CONNECTED:
+            for route in self.routes:
+                route.close()
+            self.routes.clear()
+
+    def open_route(self, payload_type: int, ssrc: int, extensions: bytes) -> Route | None:
+        """A route for the compiled fan-out (media/_fanout.c) over this transport, or
+        None unless DTLS is up with a nominated pair. It is closed (sends nothing
+        more) when the transport leaves the connected state."""
+        dtls = self.dtls
+        if dtls._state is not _DTLS_CONNECTED:
+            return None
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None or pair.protocol.transport is None:
+            return None
+        sock = pair.protocol.transport._sock  # type: ignore[attr-defined]
+        session = dtls._tx_srtp
+        route = Route(
+            sock.fileno(),
+            pair.remote_addr[0],
+            pair.remote_addr[1],
+            int(_srtp_ffi.cast("uintptr_t", session._srtp[0])),
+            _SRTP_PROTECT,
+            session,
+            payload_type,
+            ssrc,
+            extensions,
+        )
+        self.routes.append(route)
+        return route
 
     @classmethod
     def of(cls, dtls: RTCDtlsTransport) -> _SrtpWriter:
@@ -511,6 +549,21 @@ class SenderLink:
         return self._writer.write(
             (marker << 7) | payload_type, sequence_number, timestamp, ssrc, extensions, payload
         )
+
+    def open_route(self, payload_type: int, ssrc: int, extensions: bytes) -> Route | None:
+        """A route to this subscriber for the compiled fan-out (`_SrtpWriter.open_route`)."""
+        return self._writer.open_route(payload_type, ssrc, extensions)
+
+    def report(self, rtp_timestamp: int, ntp_time: int, packets: int, octets: int) -> None:
+        """What the sender's next SR says: media time `rtp_timestamp` is wall-clock
+        time `ntp_time`, after `packets` packets of `octets` payload octets."""
+        self.packets = packets
+        self.octets = octets
+        sender = self._sender
+        sender._RTCRtpSender__ntp_timestamp = ntp_time  # type: ignore[attr-defined]
+        sender._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
+        sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
+        sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]
 
     def sent(self, rtp_timestamp: int, payload_size: int, ntp_time: int | None = None) -> None:
         """Count a media packet for the sender's next SR: `ntp_time` (by default now)

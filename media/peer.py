@@ -282,9 +282,11 @@ class MediaPeer:
 
     def check_congestion(self, now: float) -> None:
         """Once a second: pause this subscriber's video while it keeps losing it (its
-        audio goes on), and probe again later (media/congestion.py)."""
+        audio goes on), and probe again later (media/congestion.py); and bring each
+        sender's figures for its next SR up to date."""
         sent = lost = 0
         for slot in self._receive_slots:
+            slot.track.refresh_report()
             if slot.track.kind == "video":
                 s, lost_now = slot.track.take_loss_figures()
                 sent, lost = sent + s, lost + lost_now
@@ -330,6 +332,7 @@ class MediaPeer:
             "frames_dropped": sum(s.frames_dropped for s in slots),
             "retransmitted": sum(s.retransmitted for s in slots),
             "retransmit_misses": sum(s.retransmit_misses for s in slots),
+            "send_failures": sum(s.send_failures for s in slots),
             "receive_slots": len(self._receive_slots),
             "video_paused_peers": int(self.congestion.video_paused),
         }

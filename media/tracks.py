@@ -15,17 +15,17 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, clock
 from aiortc.mediastreams import MediaStreamError
 
+from ._fanout import Route, forward
 from .aiortc_hooks import SenderLink, SendParameters
 from .audio_tap import MicTap
-from .packet_cache import PacketCache
+from .packet_cache import ResendTimes
 from .rtp_wire import (
     InboundRtp,
     one_byte_extensions,
     rtx_payload,
-    seq_newer,
     vp8_keyframe_start,
 )
 
@@ -68,6 +68,11 @@ class PublishedTrack:
         self.tap = tap
         self._request_keyframe = request_keyframe
         self._slots: set[ForwardSlot] = set()
+        # Slots in step (started on a keyframe, sending): their routes go to the
+        # compiled loop in one call per packet. The others wait in `_waiting`.
+        self._live: dict[ForwardSlot, Route] = {}
+        self._routes: list[Route] = []
+        self._waiting: set[ForwardSlot] = set()
         self._last_keyframe_request = 0.0
         self.ssrc: int | None = None
         # (NTP time, RTP timestamp) of the publisher's last sender report: what maps
@@ -87,18 +92,41 @@ class PublishedTrack:
             if self.ssrc is not None:
                 # The publisher restarted its stream: its numbering starts over.
                 log.info("track %s: SSRC %s -> %s", self.id, self.ssrc, packet.ssrc)
-                for slot in self._slots:
+                for slot in tuple(self._slots):
                     slot.restart()
             self.ssrc = packet.ssrc
         audio = self.kind == "audio"
         frames = 1 if audio else packet.marker
         self.frames_in += frames
-        keyframe_start = audio or vp8_keyframe_start(packet.payload)
-        # What every slot needs of this packet, worked out once.
-        ntp_time = self.ntp_time_of(packet.timestamp, CLOCK_RATE[self.kind])
         now = time.monotonic()
-        for slot in tuple(self._slots):
-            slot.forward(self, packet, keyframe_start, frames, ntp_time, now)
+        if self._waiting:
+            keyframe_start = audio or vp8_keyframe_start(packet.payload)
+            for slot in tuple(self._waiting):
+                slot.forward(self, packet, keyframe_start, now)
+        if self._routes:
+            forward(
+                self._routes,
+                packet.payload,
+                packet.sequence_number,
+                packet.timestamp,
+                packet.marker,
+                frames,
+                now,
+            )
+
+    def go_live(self, slot: ForwardSlot, route: Route) -> None:
+        """`slot` is in step: its packets go out through the compiled loop."""
+        self._waiting.discard(slot)
+        self._live[slot] = route
+        self._routes = list(self._live.values())
+
+    def go_waiting(self, slot: ForwardSlot) -> None:
+        """`slot` waits (for a keyframe, an answer, its transport): back to Python."""
+        if slot not in self._slots:
+            return
+        self._waiting.add(slot)
+        if self._live.pop(slot, None) is not None:
+            self._routes = list(self._live.values())
 
     def on_sender_report(self, ssrc: int, ntp_time: int, rtp_timestamp: int) -> None:
         """The publisher's SR for its current stream: keep its clock mapping."""
@@ -118,11 +146,15 @@ class PublishedTrack:
     def attach(self, slot: ForwardSlot) -> None:
         """Start feeding `slot`; it will start on the next keyframe."""
         self._slots.add(slot)
+        self._waiting.add(slot)
         self.ask_for_keyframe()
 
     def detach(self, slot: ForwardSlot) -> None:
         """Stop feeding `slot`."""
         self._slots.discard(slot)
+        self._waiting.discard(slot)
+        if self._live.pop(slot, None) is not None:
+            self._routes = list(self._live.values())
 
     @property
     def slot_count(self) -> int:
@@ -148,6 +180,9 @@ class PublishedTrack:
         for slot in list(self._slots):
             slot.set_source(None)
         self._slots.clear()
+        self._waiting.clear()
+        self._live.clear()
+        self._routes = []
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:
@@ -159,8 +194,11 @@ class ForwardSlot(MediaStreamTrack):
     """The track behind one server-to-subscriber transceiver, and its packet rewriter.
 
     aiortc negotiates the transceiver and runs its sender's RTCP; the sender never
-    reads media from this track (`recv` only waits for the end). Packets arrive
-    through `forward` and leave through the sender's `SenderLink`. A slot can be
+    reads media from this track (`recv` only waits for the end). While the slot
+    waits (for a keyframe, the subscriber's answer, its transport) its source hands
+    it each packet through `forward`; once it has started on a keyframe, its
+    `Route` is in the source's list for the compiled loop (media/_fanout.c), which
+    rewrites, protects and sends each packet, and caches it for NACK. A slot can be
     pointed at another published track without a new transceiver; its sequence
     numbers and timestamps stay continuous across the switch.
     """
@@ -172,9 +210,9 @@ class ForwardSlot(MediaStreamTrack):
         self._clock_rate = CLOCK_RATE[kind]
         self._params: SendParameters | None = None
         self._link: SenderLink | None = None
+        self._route: Route | None = None
         self._extensions = b""
-        self._waiting_for_keyframe = True
-        self._anchored = False
+        self._live = False
         # Reactivated in an offer not yet answered: the subscriber still discards
         # what arrives on this m-line, so a keyframe sent now would be lost.
         self._held = False
@@ -185,21 +223,50 @@ class ForwardSlot(MediaStreamTrack):
         self._nack_seen: set[int] = set()
         self._nack_order: collections.deque[int] = collections.deque()
         self._newly_lost = 0
-        self._seq_offset = 0
-        self._ts_offset = 0
-        self._last_seq: int | None = None
-        self._last_ts = 0
-        self._last_sent_at = 0.0
         self._rtx_seq = random.randrange(0x8000)
-        self._cache = PacketCache()
+        self._resends = ResendTimes()
         self._resend_credit = RESEND_CREDIT_MAX
+        self._credit_mark = 0
         self._ended = asyncio.Event()
-        self.frames_out = 0
         self.frames_dropped = 0
-        self.packets_out = 0
         self._sent_mark = 0
         self.retransmitted = 0
         self.retransmit_misses = 0
+
+    # -- figures ---------------------------------------------------------------------
+
+    @property
+    def packets_out(self) -> int:
+        """Media packets sent (retransmissions apart)."""
+        return self._route.packets if self._route is not None else 0
+
+    @property
+    def frames_out(self) -> int:
+        """Frames sent: each audio packet, each video packet with the marker bit."""
+        return self._route.frames if self._route is not None else 0
+
+    @property
+    def send_failures(self) -> int:
+        """Packets the route could not send (SRTP or the socket refused them)."""
+        return self._route.failures if self._route is not None else 0
+
+    def refresh_report(self) -> None:
+        """Give the sender's next SR the newest packet's timestamp and wall-clock time
+        (the publisher's, from its own SR, when known) and the counts so far."""
+        route, link, source = self._route, self._link, self.source
+        if route is None or link is None:
+            return
+        last = route.last
+        if last is None:
+            return
+        _seq, timestamp, source_timestamp, sent_at = last
+        ntp_time = None
+        if source is not None:
+            ntp_time = source.ntp_time_of(source_timestamp, self._clock_rate)
+        if ntp_time is None:
+            # The publisher has sent no SR: the time it was forwarded.
+            ntp_time = clock.current_ntp_time() - int((time.monotonic() - sent_at) * (1 << 32))
+        link.report(timestamp, ntp_time, route.packets, route.octets)
 
     # -- the source ------------------------------------------------------------------
 
@@ -209,8 +276,8 @@ class ForwardSlot(MediaStreamTrack):
             return
         if self.source is not None:
             self.source.detach(self)
+        self._live = False
         self.source = source
-        self.restart()
         if source is not None:
             source.attach(self)
 
@@ -231,8 +298,9 @@ class ForwardSlot(MediaStreamTrack):
 
     def take_loss_figures(self) -> tuple[int, int]:
         """(packets sent, distinct packets reported lost) since the last call."""
-        sent, lost = self.packets_out - self._sent_mark, self._newly_lost
-        self._sent_mark = self.packets_out
+        packets = self.packets_out
+        sent, lost = packets - self._sent_mark, self._newly_lost
+        self._sent_mark = packets
         self._newly_lost = 0
         return sent, lost
 
@@ -257,8 +325,9 @@ class ForwardSlot(MediaStreamTrack):
 
     def restart(self) -> None:
         """Start over on the source's next keyframe, with a fresh mapping of its numbers."""
-        self._waiting_for_keyframe = True
-        self._anchored = False
+        self._live = False
+        if self.source is not None:
+            self.source.go_waiting(self)
 
     # -- aiortc's sender tells us (SubscriberFeedback) ------------------------------------
 
@@ -281,110 +350,88 @@ class ForwardSlot(MediaStreamTrack):
     async def retransmit(self, sequence_numbers: list[int]) -> None:
         """Send again what the subscriber lost, from the cache (as RTX when negotiated)."""
         self._count_lost(sequence_numbers)
-        params, link = self._params, self._link
-        if params is None or link is None:
+        params, link, route = self._params, self._link, self._route
+        if params is None or link is None or route is None:
             return
         if params.rtx_payload_type is None:
             # Sending a sequence number again needs RTX: SRTP refuses a repeat.
             self.retransmit_misses += len(sequence_numbers)
             return
+        # Each packet forwarded since the last NACK earned some credit.
+        earned = (route.packets - self._credit_mark) * RESEND_CREDIT_PER_PACKET
+        self._credit_mark = route.packets
+        self._resend_credit = min(RESEND_CREDIT_MAX, self._resend_credit + earned)
         now = time.monotonic()
         for seq in sequence_numbers[:MAX_RETRANSMIT_PER_NACK]:
             if self._resend_credit < 1:
                 self.retransmit_misses += 1
                 continue
-            cached = self._cache.take_for_resend(seq, now, RESEND_INTERVAL_S)
-            if cached is None:
+            cached = route.cached(seq)
+            if cached is None or not self._resends.may_resend(seq, now, RESEND_INTERVAL_S):
                 self.retransmit_misses += 1
                 continue
             self._resend_credit -= 1
+            timestamp, marker, payload = cached
             sent = link.send(
                 params.rtx_payload_type,
-                cached.marker,
+                marker,
                 self._rtx_seq,
-                cached.timestamp,
+                timestamp,
                 params.rtx_ssrc,
                 self._extensions,
-                rtx_payload(seq, cached.payload),
+                rtx_payload(seq, payload),
             )
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
             if not sent:
                 return
             self.retransmitted += 1
 
-    # -- the forward path ---------------------------------------------------------------
+    # -- the forward path, while the slot waits ---------------------------------------------
 
     def forward(
-        self,
-        source: PublishedTrack,
-        packet: InboundRtp,
-        keyframe_start: bool,
-        frames: int,
-        ntp_time: int | None,
-        now: float,
+        self, source: PublishedTrack, packet: InboundRtp, keyframe_start: bool, now: float
     ) -> None:
-        """Rewrite one packet of the current source for this subscriber and send it.
-
-        `frames` is how many frames the packet completes (1 per audio packet, the
-        marker bit for video); `ntp_time` the publisher's wall-clock time of its
-        timestamp (None before its first SR); `now` the monotonic clock.
-        """
-        if source is not self.source:
+        """A packet of the source while this slot waits: go live on a keyframe, once
+        negotiated, answered, not paused and with a route to the subscriber."""
+        if source is not self.source or self._live:
             return
+        frames = 1 if self.kind == "audio" else packet.marker
         params, link = self._params, self._link
-        if params is None or link is None or not link.connected or self._held or self._paused:
-            # Not negotiated yet (or the transport is gone): start on a keyframe later.
-            self._waiting_for_keyframe = True
-            self._anchored = False
+        if params is None or link is None or self._held or self._paused:
             self.frames_dropped += frames
             return
-        if self._waiting_for_keyframe:
-            if not keyframe_start:
+        if not keyframe_start:
+            self.frames_dropped += frames
+            source.ask_for_keyframe()
+            return
+        route = self._route
+        if route is None or route.closed:
+            route = link.open_route(params.payload_type, params.ssrc, self._extensions)
+            if route is None:
+                # The transport is not (or no longer) up.
                 self.frames_dropped += frames
-                source.ask_for_keyframe()
                 return
-            self._waiting_for_keyframe = False
-        if not self._anchored:
-            self._anchor(packet, now)
-        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
-        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
-        payload = packet.payload
-        cache = self._cache
-        if cache.holds(seq):
-            # A duplicate (or a retransmission we asked the publisher for, of a packet
-            # that arrived after all): the subscriber has it, and SRTP would refuse it.
-            return
-        marker = packet.marker
-        cache.put(seq, timestamp, marker, payload)
-        if not link.send(
-            params.payload_type, marker, seq, timestamp, params.ssrc, self._extensions, payload
-        ):
-            self.frames_dropped += frames
-            return
-        link.sent(timestamp, len(payload), ntp_time)
-        self.packets_out += 1
-        if self._resend_credit < RESEND_CREDIT_MAX:
-            self._resend_credit += RESEND_CREDIT_PER_PACKET
-        self.frames_out += frames
-        if self._last_seq is None or seq_newer(seq, self._last_seq):
-            self._last_seq = seq
-            self._last_ts = timestamp
-            self._last_sent_at = now
+            self._route = route
+        self._anchor(route, packet, now)
+        self._live = True
+        source.go_live(self, route)
 
-    def _anchor(self, packet: InboundRtp, now: float) -> None:
+    def _anchor(self, route: Route, packet: InboundRtp, now: float) -> None:
         """Map the source's numbering onto ours so that it goes on where we left off."""
-        if self._last_seq is None:
+        last = route.last
+        if last is None:
             # Random starts (lower half for sequence numbers, as aiortc and browsers
             # do, to keep SRTP's rollover counter out of the first minutes).
             start_seq = random.randrange(0x8000)
             start_ts = random.randrange(1 << 32)
         else:
-            start_seq = (self._last_seq + 1) & 0xFFFF
-            elapsed = now - self._last_sent_at
-            start_ts = self._last_ts + max(1, int(elapsed * self._clock_rate))
-        self._seq_offset = (start_seq - packet.sequence_number) & 0xFFFF
-        self._ts_offset = (start_ts - packet.timestamp) & 0xFFFFFFFF
-        self._anchored = True
+            last_seq, last_ts, _source_ts, sent_at = last
+            start_seq = (last_seq + 1) & 0xFFFF
+            start_ts = last_ts + max(1, int((now - sent_at) * self._clock_rate))
+        route.set_offsets(
+            (start_seq - packet.sequence_number) & 0xFFFF,
+            (start_ts - packet.timestamp) & 0xFFFFFFFF,
+        )
 
     # -- the track aiortc's sender holds ----------------------------------------------------
 
@@ -396,5 +443,7 @@ class ForwardSlot(MediaStreamTrack):
     def stop(self) -> None:
         """End the slot for good (its transceiver is going away)."""
         self.set_source(None)
+        if self._route is not None:
+            self._route.close()
         super().stop()
         self._ended.set()

@@ -77,7 +77,7 @@ if [ ! -d .venv ]; then
 fi
 
 # Reinstall only when pyproject.toml changed since the last successful install.
-py_hash="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+py_hash="$(cat pyproject.toml setup.py media/_fanout.c | sha256sum | cut -d' ' -f1)"
 py_stamp=.venv/.peercircle-pyproject.sha256
 if [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_hash" ]; then
   say "pip install -e '.[dev,captions]' (pyproject.toml changed or first install)"

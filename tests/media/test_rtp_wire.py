@@ -12,7 +12,7 @@ from aiortc.codecs import vpx
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
-from media.packet_cache import PacketCache
+from media.packet_cache import ResendTimes
 from media.rtp_wire import (
     one_byte_extensions,
     rtp_packet,
@@ -104,26 +104,14 @@ def test_seq_newer_wraps_around() -> None:
     assert not seq_newer(0, 1) and not seq_newer(65535, 0) and not seq_newer(5, 5)
 
 
-def test_packet_cache_keeps_the_last_packets_by_sequence_number() -> None:
-    cache = PacketCache(size=4)
-    for seq in range(65534, 65534 + 6):
-        cache.put(seq & 0xFFFF, seq * 10, 0, bytes([seq & 0xFF]))
-    assert cache.get(65534) is None and cache.get(65535) is None
-    hit = cache.get(1)
-    assert hit is not None and hit.payload == bytes([1]) and hit.timestamp == 65537 * 10
-    assert cache.get(5) is None
-
-
-def test_packet_cache_resends_a_packet_once_per_interval() -> None:
-    cache = PacketCache(size=8)
-    cache.put(7, 700, 1, b"x")
-    assert cache.take_for_resend(7, now=10.0, interval=0.1) is not None
-    assert cache.take_for_resend(7, now=10.05, interval=0.1) is None
-    assert cache.take_for_resend(7, now=10.2, interval=0.1) is not None
-    assert cache.take_for_resend(8, now=10.2, interval=0.1) is None
-    # Sent anew under the same index: resendable at once.
-    cache.put(15, 1500, 0, b"y")
-    assert cache.take_for_resend(15, now=10.21, interval=0.1) is not None
+def test_resend_times_allow_one_resend_per_interval() -> None:
+    resends = ResendTimes(size=8)
+    assert resends.may_resend(7, now=10.0, interval=0.1)
+    assert not resends.may_resend(7, now=10.05, interval=0.1)
+    assert resends.may_resend(7, now=10.2, interval=0.1)
+    # Another packet under the same index: resendable at once.
+    assert resends.may_resend(15, now=10.21, interval=0.1)
+    assert not resends.may_resend(15, now=10.22, interval=0.1)
 
 
 async def test_a_published_track_maps_media_time_through_its_senders_report() -> None:
