@@ -1,9 +1,10 @@
 # One PeerCircle node. Build: docker build -t peercircle .
 FROM python:3.11-slim-bookworm
 
-# nodejs/npm only install socket.io-client, which the server hands to browsers.
+# nodejs/npm only install socket.io-client, which the server hands to browsers; gcc
+# builds the forward path's inner loop (media/_fanout.c) during `pip install`.
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -13,7 +14,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # Only what the node runs: no .venv, node_modules, tests or bench from the build context.
-COPY pyproject.toml README* ./
+COPY pyproject.toml setup.py README* ./
 COPY server ./server
 COPY media ./media
 COPY client ./client

@@ -370,6 +370,17 @@ function showEnded(title, detail) {
     }
     return out;
   },
+  /** The MediaStream id each remote track (by track id) arrived in. */
+  streams() {
+    /** @type {Record<string, string>} */
+    const out = {};
+    const connection = state.connection;
+    if (!connection) return out;
+    for (const [trackId, track] of connection.remoteTracks) {
+      out[trackId] = connection.streamOf.get(track) ?? "";
+    }
+    return out;
+  },
   state: () => state.connection?.state ?? "lobby",
   captions: () => captionLog.map((c) => ({ speaker: c.speaker, text: c.text, final: c.final })),
   me: () => state.myId,

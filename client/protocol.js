@@ -88,6 +88,12 @@ export class CallConnection extends EventTarget {
     this.welcome = null;
     /** @type {Map<string, MediaStreamTrack>} */
     this.remoteTracks = new Map();
+    /**
+     * The MediaStream each remote track arrived in: one per publisher, which is what
+     * lets the browser keep that publisher's audio and video in sync.
+     * @type {WeakMap<MediaStreamTrack, string>}
+     */
+    this.streamOf = new WeakMap();
     /** @type {Record<string, string>} */
     this.publishMids = {};
     /** @type {ConnectionState} */
@@ -265,6 +271,9 @@ export class CallConnection extends EventTarget {
   /** @returns {RTCPeerConnection} */
   createPeer() {
     const pc = new RTCPeerConnection({ iceServers: this.welcome?.iceServers ?? [] });
+    pc.addEventListener("track", (event) => {
+      this.streamOf.set(event.track, event.streams[0]?.id ?? "");
+    });
     pc.addEventListener("icecandidate", (event) => {
       const c = event.candidate;
       this.socket?.emit("ice-candidate", {

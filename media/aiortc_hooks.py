@@ -16,6 +16,7 @@ given. An SFU must do neither, so we reach into these spots:
 - a receiver's decoder queue, to take each reassembled *encoded* frame (after the
   jitter buffer, before the decoder): the mic tap and the test clients use it;
 - a sender's keyframe flag, set when the far side sends PLI/FIR (test clients);
+- a sender's stream id, which its m-line's `a=msid` carries (`set_stream_id`);
 - aioice's host-address discovery, to offer 127.0.0.1 (tests and one-machine demos).
 
 `tests/media/test_aiortc_hooks.py` checks each of these against the installed aiortc
@@ -29,6 +30,7 @@ import logging
 import queue
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,8 +46,9 @@ from aiortc.rtcrtpparameters import (
     RTCRtpReceiveParameters,
     RTCRtpSendParameters,
 )
-from aiortc.rtcrtpreceiver import NackGenerator
+from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import (
+    RTCP_PSFB_APP,
     RTCP_PSFB_FIR,
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
@@ -54,6 +57,7 @@ from aiortc.rtp import (
     RtcpRtpfbPacket,
     RtcpSrPacket,
     RtpPacket,
+    pack_remb_fci,
     unwrap_rtx,
 )
 from pylibsrtp._binding import ffi as _srtp_ffi
@@ -120,6 +124,20 @@ def take_keyframe_request(sender: RTCRtpSender) -> bool:
     return wanted
 
 
+def set_stream_id(sender: RTCRtpSender, stream_id: str) -> None:
+    """The MediaStream id the next offer gives `sender`'s track (`a=msid`).
+
+    aiortc gives every sender of a connection the same one. A browser keeps audio
+    and video of one stream in sync (lip sync), so each publisher's tracks must
+    share a stream of their own on every subscriber.
+    """
+    if not isinstance(getattr(sender, "_stream_id", None), str):
+        raise RuntimeError("aiortc changed: RTCRtpSender has no stream id")
+    if not stream_id or any(c.isspace() for c in stream_id):
+        raise ValueError(f"not a stream id: {stream_id!r}")
+    sender._stream_id = stream_id
+
+
 _original_host_addresses = aioice.ice.get_host_addresses
 
 
@@ -180,6 +198,7 @@ SenderReportSink = Callable[[int, int, int], None]
 """Called with (SSRC, NTP time, RTP timestamp) of each sender report (SR) a publisher sends."""
 
 _RECEIVER_STARTED = "_RTCRtpReceiver__started"
+_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
 _DTLS_CONNECTED = DtlsState.CONNECTED
 _FAST_RECEIVE = "_peercircle_fast_receive"
 _SRTP_WRITER = "_peercircle_srtp_writer"
@@ -190,6 +209,12 @@ _SRTP_BUFFER = _MAX_RTP + 64
 # libsrtp's srtp_protect, from the copy pylibsrtp carries (its sessions live there).
 _SRTP_PROTECT = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
 MID_EXTENSION_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+# Packets a second and burst size a publisher's stream may send; beyond, they are
+# dropped and counted. Opus sends 50 a second; 2.5 Mbit/s of screen share in
+# 1,200-byte packets is about 260, and a keyframe comes in a burst of a hundred or so.
+PACKET_BUDGET = {"audio": (200.0, 100.0), "video": (1000.0, 600.0)}
+# The largest SRTP datagram accepted from a publisher (an Ethernet MTU's worth).
+MAX_DATAGRAM = 1500
 # RTP and RTCP share the port (RFC 5761): RTCP packet types 192-223 sit where an RTP
 # packet has its marker bit and payload type.
 _RTCP_TYPES = range(192, 224)
@@ -198,9 +223,35 @@ _RTCP_TYPES = range(192, 224)
 @dataclass
 class TapCounters:
     """What a receiver tap dropped: padding probes, unknown payload types and RTX
-    sources, and packets the forward path failed on."""
+    sources, and packets the forward path failed on (`dropped`); packets over the
+    stream's rate limit (`over_rate`)."""
 
     dropped: int = 0
+    over_rate: int = 0
+
+
+class PacketBudget:
+    """A token bucket of packets: `rate` a second, bursts of up to `burst`.
+
+    A publisher's stream past its budget (a flood, or a client gone wrong) is cut
+    down to it at the door, before it costs a fan-out to every subscriber.
+    """
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._at = 0.0
+
+    def take(self, now: float) -> bool:
+        """Whether one more packet fits, at monotonic time `now`."""
+        tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if tokens < 1.0:
+            self._tokens = tokens
+            return False
+        self._tokens = tokens - 1.0
+        return True
 
 
 class _ReceiveTap:
@@ -223,6 +274,11 @@ class _ReceiveTap:
         self.last_ssrc: int | None = None
         self.nacks: NackGenerator | None = None
         self.counters = TapCounters()
+        self.budget = PacketBudget(*PACKET_BUDGET["audio"])
+        # aiortc's receiver sends receiver reports (RR) from these, once a second: the
+        # publisher's congestion control needs them to raise its bitrate.
+        self.clock_rate = 48000
+        self.streams: dict[int, StreamStatistics] = getattr(receiver, _REMOTE_STREAMS)
 
     async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
         for codec in parameters.codecs:
@@ -233,11 +289,13 @@ class _ReceiveTap:
                 self.rtx_apt[codec.payloadType] = apt
             else:
                 self.primary.add(codec.payloadType)
+                self.clock_rate = codec.clockRate
         for encoding in parameters.encodings:
             if encoding.rtx is not None:
                 self.rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
         if any(c.mimeType.lower().startswith("video/") for c in parameters.codecs):
             self.nacks = NackGenerator()
+            self.budget = PacketBudget(*PACKET_BUDGET["video"])
         _FastReceive.install(self.receiver.transport).taps[self.receiver] = self
         await self.original_receive(parameters)
 
@@ -252,6 +310,9 @@ class _ReceiveTap:
         self.handle_now(packet)
 
     def handle_now(self, packet: RtpPacket) -> None:
+        if not self.budget.take(time.monotonic()):
+            self.counters.over_rate += 1
+            return
         apt = self.rtx_apt.get(packet.payload_type)
         if apt is not None:
             # A retransmission we asked for, or (payload under 2 bytes) a padding probe.
@@ -264,6 +325,10 @@ class _ReceiveTap:
             self.counters.dropped += 1
             return
         self.last_ssrc = packet.ssrc
+        stream = self.streams.get(packet.ssrc)
+        if stream is None:
+            stream = self.streams[packet.ssrc] = StreamStatistics(self.clock_rate)
+        stream.add(packet)
         try:
             if self.nacks is not None and self.nacks.add(packet):
                 nack = self.receiver._send_rtcp_nack(packet.ssrc, sorted(self.nacks.missing))
@@ -316,6 +381,9 @@ class _FastReceive:
         ):
             self.queue_datagram(data, component)
             return
+        if len(data) > MAX_DATAGRAM:
+            self.dropped += 1
+            return
         try:
             plain = dtls._rx_srtp.unprotect(data)
             packet = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
@@ -355,6 +423,8 @@ def tap_rtp_packets(
         receiver, _RECEIVER_STARTED
     ):
         raise RuntimeError("aiortc changed: RTCRtpReceiver has no RTP handler to tap")
+    if not isinstance(getattr(receiver, _REMOTE_STREAMS, None), dict):
+        raise RuntimeError("aiortc changed: RTCRtpReceiver has no stream statistics")
     if getattr(receiver, _RECEIVER_STARTED):
         raise RuntimeError("tap_rtp_packets: the receiver has already started")
     tap = _ReceiveTap(receiver, sink, reports)
@@ -362,6 +432,26 @@ def tap_rtp_packets(
     receiver._handle_rtp_packet = tap.handle  # type: ignore[method-assign]
     receiver._handle_rtcp_packet = tap.handle_rtcp  # type: ignore[method-assign]
     return tap.counters
+
+
+def undeliverable(receiver: RTCRtpReceiver) -> int:
+    """Media datagrams the fast route of `receiver`'s connection dropped: oversized,
+    failing SRTP or RTP parsing, or for no receiver (an unknown SSRC)."""
+    fast = getattr(receiver.transport, _FAST_RECEIVE, None)
+    return fast.dropped if isinstance(fast, _FastReceive) else 0
+
+
+async def send_bitrate_cap(receiver: RTCRtpReceiver, bitrate: int) -> None:
+    """Tell the publisher of `receiver`'s stream to send at most `bitrate` bit/s
+    (REMB), for the SSRCs it has sent so far; nothing before it has sent any."""
+    ssrcs = [ssrc for ssrc in getattr(receiver, _REMOTE_STREAMS) if ssrc]
+    rtcp_ssrc = getattr(receiver, "_RTCRtpReceiver__rtcp_ssrc", None)
+    if not ssrcs or rtcp_ssrc is None:
+        return
+    packet = RtcpPsfbPacket(
+        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)
+    )
+    await receiver._send_rtcp(packet)
 
 
 async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:

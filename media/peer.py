@@ -22,7 +22,10 @@ from .aiortc_hooks import (
     TapCounters,
     forward_through_sender,
     request_keyframe,
+    send_bitrate_cap,
+    set_stream_id,
     tap_rtp_packets,
+    undeliverable,
 )
 from .audio_tap import AudioTap
 from .congestion import CongestionGuard, VideoState
@@ -36,6 +39,15 @@ SOURCE_KIND = {"mic": "audio", "camera": "video", "screen": "video"}
 # the same codec: VP8 for video, Opus for audio (each with its RTX where offered).
 PREFERRED_MIME = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
 MAX_CANDIDATES = 64
+# The most a publisher may send per video source (REMB, once a second). Every
+# subscriber receives each publisher's stream as sent (no simulcast), so in a group
+# of 15 a camera at this cap costs each subscriber about 8 Mbit/s of downlink.
+BITRATE_CAP = {"camera": 600_000, "screen": 1_500_000}
+
+
+def _quietly(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("sending REMB failed: %r", task.exception())
 
 
 def _prefer_codecs(transceiver: RTCRtpTransceiver) -> None:
@@ -104,7 +116,13 @@ class MediaPeer:
             if source == "mic" and self._audio_tap is not None
             else None
         )
-        track = PublishedTrack(track_id, kind, lambda ssrc: request_keyframe(receiver, ssrc), tap)
+        track = PublishedTrack(
+            track_id,
+            kind,
+            lambda ssrc: request_keyframe(receiver, ssrc),
+            tap,
+            stream_id=f"s_{self.id}",
+        )
         self._taps.append(
             tap_rtp_packets(receiver, track.on_packet, reports=track.on_sender_report)
         )
@@ -176,6 +194,8 @@ class MediaPeer:
             )
             slot = found or self._new_receive_slot(track.kind)
             slot.transceiver.direction = "sendonly"
+            # One stream per publisher, so browsers keep its audio and video in sync.
+            set_stream_id(slot.transceiver.sender, track.stream_id)
             slot.track.set_source(track)
             if found is not None:
                 # An idle m-line coming back: the client drops its packets until it
@@ -211,6 +231,10 @@ class MediaPeer:
     async def _negotiate(self) -> None:
         async with self._lock:
             if self._closed or self._awaiting_answer or not self._dirty:
+                return
+            if self._pc.connectionState == "closed":
+                # aiortc closed it (ICE consent lost): `on_peer_failed` has told the
+                # client, whose new peer connection gets its own offers.
                 return
             self._dirty = False
             self._reconcile_slots()
@@ -282,8 +306,14 @@ class MediaPeer:
 
     def check_congestion(self, now: float) -> None:
         """Once a second: pause this subscriber's video while it keeps losing it (its
-        audio goes on), and probe again later (media/congestion.py); and bring each
-        sender's figures for its next SR up to date."""
+        audio goes on), and probe again later (media/congestion.py); bring each
+        sender's figures for its next SR up to date; and cap what this publisher's
+        video may send (REMB)."""
+        for source, cap in BITRATE_CAP.items():
+            transceiver = self._publish_slots.get(source)
+            if transceiver is not None and source in self.published:
+                task = asyncio.ensure_future(send_bitrate_cap(transceiver.receiver, cap))
+                task.add_done_callback(_quietly)
         sent = lost = 0
         for slot in self._receive_slots:
             slot.track.refresh_report()
@@ -326,7 +356,8 @@ class MediaPeer:
         return {
             "frames_in": sum(t.frames_in for t in self.published.values()),
             "packets_in": sum(t.packets_in for t in self.published.values()),
-            "packets_dropped": sum(t.dropped for t in self._taps),
+            "packets_dropped": sum(t.dropped for t in self._taps) + self._undeliverable(),
+            "packets_over_rate": sum(t.over_rate for t in self._taps),
             "frames_out": sum(s.frames_out for s in slots),
             "packets_out": sum(s.packets_out for s in slots),
             "frames_dropped": sum(s.frames_dropped for s in slots),
@@ -336,6 +367,10 @@ class MediaPeer:
             "receive_slots": len(self._receive_slots),
             "video_paused_peers": int(self.congestion.video_paused),
         }
+
+    def _undeliverable(self) -> int:
+        transceivers = self._pc.getTransceivers()
+        return undeliverable(transceivers[0].receiver) if transceivers else 0
 
     async def close(self) -> None:
         """Tear the connection down; its published tracks end."""

@@ -62,9 +62,12 @@ class PublishedTrack:
         kind: str,
         request_keyframe: Callable[[int], Awaitable[None]],
         tap: MicTap | None = None,
+        stream_id: str = "",
     ) -> None:
         self.id = track_id
         self.kind = kind
+        # The publisher's MediaStream on subscribers: its audio and video share it.
+        self.stream_id = stream_id or f"s_{track_id}"
         self.tap = tap
         self._request_keyframe = request_keyframe
         self._slots: set[ForwardSlot] = set()

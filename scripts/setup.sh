@@ -35,7 +35,8 @@ apt_install() {
 
 # --- System packages: "command:package" pairs; a package is installed only when its
 # command is missing, so a machine that has them never touches apt.
-needs=(node:nodejs npm:npm)
+# The forward path's inner loop is C (media/_fanout.c): pip builds it with gcc.
+needs=(node:nodejs npm:npm gcc:gcc)
 if [ "$mode" = full ]; then
   # Tests drive headless Chromium, start their own redis-server, synthesise speech
   # (espeak-ng, sox), and run media tests in network namespaces (unshare, ip).
@@ -60,6 +61,10 @@ PY="$(command -v python3.11 || command -v python3)"
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "[setup] need Python >= 3.11, found $("$PY" --version 2>&1)" >&2
   exit 1
+fi
+# ...and with the interpreter's headers (pyenv and python.org builds have them).
+if [ ! -f "$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ]; then
+  apt_install python3-dev
 fi
 # A venv whose interpreter no longer runs (moved repo, removed Python) is rebuilt.
 if [ -d .venv ] && ! .venv/bin/python -c '' >/dev/null 2>&1; then

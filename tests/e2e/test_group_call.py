@@ -90,6 +90,19 @@ async def test_three_browsers_see_and_hear_each_other_without_server_encoding(
         assert len(video) == 2 and all(s["framesDecoded"] > 0 for s in video)
         assert len(audio) == 2 and all(s["audioSamples"] > 0 for s in audio)
 
+    # Each publisher's mic and camera arrive in one MediaStream of their own: the
+    # browser pairs them for lip sync.
+    for me, page in zip(ids, pages, strict=True):
+        streams = await page.evaluate("window.peercircle.streams()")
+        published = await server.session_state(session["id"])
+        owner = {t["id"]: t["participant"] for t in published["tracks"]}
+        by_owner: dict[str, set[str]] = {}
+        for track_id, stream in streams.items():
+            by_owner.setdefault(owner[track_id], set()).add(stream)
+        assert sorted(by_owner) == sorted(i for i in ids if i != me)
+        assert all(len(s) == 1 and "" not in s for s in by_owner.values()), by_owner
+        assert len(set.union(*by_owner.values())) == 2, by_owner
+
     # The server forwarded encoded video; it never decoded or encoded a frame.
     metrics = await server.metrics()
     assert metrics["frames_out"] > 0

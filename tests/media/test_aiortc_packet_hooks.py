@@ -24,11 +24,14 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 
 from media.aiortc_hooks import (
     _RECEIVER_STARTED,
+    _REMOTE_STREAMS,
     _SENDER_FIGURES,
+    PacketBudget,
     SenderLink,
     SendParameters,
     forward_through_sender,
     request_keyframe,
+    set_stream_id,
     take_keyframe_request,
     tap_encoded_frames,
     tap_rtp_packets,
@@ -146,6 +149,32 @@ async def test_receivers_and_senders_have_the_fields_the_hooks_touch(pcs: Pcs) -
     assert getattr(transceiver.receiver, _RECEIVER_STARTED) is False
     for name in (*_SENDER_FIGURES, "_ssrc", "_rtx_ssrc"):
         assert isinstance(getattr(transceiver.sender, name), int), name
+    # The fast receive and send paths, receiver reports, REMB and msid.
+    receiver, sender = transceiver.receiver, transceiver.sender
+    assert isinstance(getattr(receiver, _REMOTE_STREAMS), dict)
+    assert isinstance(receiver._RTCRtpReceiver__rtcp_ssrc, int)  # type: ignore[attr-defined]
+    assert inspect.iscoroutinefunction(receiver._send_rtcp)
+    assert isinstance(sender._stream_id, str)
+    dtls = receiver.transport
+    for name in ("_state", "_rx_srtp", "_tx_srtp", "_rtp_router", "_rtp_header_extensions_map"):
+        assert hasattr(dtls, name), name
+    connection = dtls.transport._connection
+    assert callable(connection.data_received) and isinstance(connection._nominated, dict)
+    set_stream_id(sender, "s_someone")
+    assert sender._stream_id == "s_someone"
+    with pytest.raises(ValueError):
+        set_stream_id(sender, "two words")
+
+
+def test_a_packet_budget_lets_bursts_through_and_holds_the_rate() -> None:
+    budget = PacketBudget(rate=100.0, burst=10.0)
+    assert all(budget.take(0.0) for _ in range(10))
+    assert not budget.take(0.0)
+    assert budget.take(0.01)  # one more earned in 10 ms
+    assert not budget.take(0.01)
+    # A second at the rate: about a hundred, never the whole second's burst at once.
+    taken = sum(budget.take(1.0 + n / 1000) for n in range(1000))
+    assert 100 <= taken <= 111
 
 
 async def test_tap_rtp_packets_sees_each_packet_and_nothing_reaches_the_decoder(pcs: Pcs) -> None:

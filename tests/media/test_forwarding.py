@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,7 +11,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiortc import AudioStreamTrack
+from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, unpack_remb_fci
 
+from media.peer import BITRATE_CAP
 from tests.support.client import Client, Received
 from tests.support.media import EncodedPatternTrack, closest_level, read_pattern
 from tests.support.server import PeerCircleServer, StartServer
@@ -195,6 +198,75 @@ async def test_three_peers_decode_each_other_and_the_server_never_transcodes(
     assert metrics["video_decodes"] == 0
     assert metrics["frames_in"] > 0
     assert metrics["frames_out"] > 0
+
+
+def stream_of_each_mid(sdp: str) -> dict[str, str]:
+    """mid -> the MediaStream id of its `a=msid` line, over an SDP's media sections."""
+    streams: dict[str, str] = {}
+    for section in sdp.split("\nm=")[1:]:
+        lines = section.splitlines()
+        mid = next((x.split(":", 1)[1] for x in lines if x.startswith("a=mid:")), None)
+        msid = next((x.split(":", 1)[1] for x in lines if x.startswith("a=msid:")), None)
+        if mid is not None and msid is not None:
+            streams[mid] = msid.split()[0]
+    return streams
+
+
+async def test_each_publishers_audio_and_video_share_a_stream_of_their_own(
+    server: PeerCircleServer, clients: MakeClient
+) -> None:
+    # Browsers keep a stream's audio and video in sync (lip sync): each publisher's
+    # mic and camera must arrive in one MediaStream, and no one else's.
+    call = await new_call(server, clients, "Alex", "Sam", "Jordan")
+    await call.all_receiving(video=5, audio=10)
+    for rx in call.peers:
+        offer = rx.client.offers_received[-1]
+        streams = stream_of_each_mid(offer["sdp"])
+        by_publisher: dict[str, set[str]] = {}
+        for mid, track_id in offer["receive"].items():
+            if track_id is None:
+                continue
+            publisher = rx.client.tracks[track_id]["participant"]
+            by_publisher.setdefault(publisher, set()).add(streams[mid])
+        assert sorted(by_publisher) == sorted(p.id for p in call.peers if p is not rx)
+        assert all(len(ids) == 1 for ids in by_publisher.values()), by_publisher
+        assert len({next(iter(ids)) for ids in by_publisher.values()}) == 2, by_publisher
+
+
+async def test_publishers_get_receiver_reports_and_a_bitrate_cap(
+    server: PeerCircleServer, clients: MakeClient
+) -> None:
+    # A browser raises its send bitrate only on receiver reports that show little
+    # loss, and keeps under the REMB it is sent: the server sends both.
+    call = await new_call(server, clients, "Alex", "Sam")
+    await call.all_receiving(video=5, audio=10)
+    alex = call.peers[0]
+    assert alex.client.pc is not None
+    camera = next(
+        t.sender for t in alex.client.pc.getTransceivers() if t.sender.track is alex.camera
+    )
+    caps: list[int] = []
+    handle = camera._handle_rtcp_packet
+
+    async def recording(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            if camera._ssrc in ssrcs:
+                caps.append(bitrate)
+        await handle(packet)
+
+    camera._handle_rtcp_packet = recording  # type: ignore[method-assign]
+
+    async def reported() -> list[Any]:
+        stats = await camera.getStats()
+        return [s for s in stats.values() if s.type == "remote-inbound-rtp"]
+
+    deadline = time.monotonic() + MEDIA_WITHIN
+    while not (reports := await reported()) or not caps:
+        assert time.monotonic() < deadline, f"reports {reports}, caps {caps}"
+        await asyncio.sleep(0.2)
+    assert reports[0].packetsReceived > 0 and reports[0].packetsLost == 0
+    assert caps[-1] == BITRATE_CAP["camera"]
 
 
 async def test_when_one_leaves_the_others_stop_receiving_it(
