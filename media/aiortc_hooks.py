@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aioice.ice
 import pylibsrtp
@@ -341,6 +341,20 @@ class _ReceiveTap:
             log.exception("forwarding an RTP packet failed")
 
 
+_T = TypeVar("_T")
+
+
+def _one_per_transport(
+    dtls: RTCDtlsTransport, name: str, make: Callable[[RTCDtlsTransport], _T]
+) -> _T:
+    """The object kept on `dtls` under `name`, made by `make` on first use."""
+    found: _T | None = getattr(dtls, name, None)
+    if found is None:
+        found = make(dtls)
+        setattr(dtls, name, found)
+    return found
+
+
 class _FastReceive:
     """Takes a connection's SRTP media packets from the socket callback, decrypts,
     parses and hands them to their receiver's tap on the spot.
@@ -364,11 +378,7 @@ class _FastReceive:
     @classmethod
     def install(cls, dtls: RTCDtlsTransport) -> _FastReceive:
         """The fast route of `dtls`'s connection, installed on first use."""
-        fast = getattr(dtls, _FAST_RECEIVE, None)
-        if fast is None:
-            fast = cls(dtls)
-            setattr(dtls, _FAST_RECEIVE, fast)
-        return fast
+        return _one_per_transport(dtls, _FAST_RECEIVE, cls)
 
     def data_received(self, data: bytes, component: int) -> None:
         dtls = self.dtls
@@ -537,11 +547,7 @@ class _SrtpWriter:
     @classmethod
     def of(cls, dtls: RTCDtlsTransport) -> _SrtpWriter:
         """The writer of `dtls`, made on first use (its senders share it)."""
-        writer = getattr(dtls, _SRTP_WRITER, None)
-        if writer is None:
-            writer = cls(dtls)
-            setattr(dtls, _SRTP_WRITER, writer)
-        return writer
+        return _one_per_transport(dtls, _SRTP_WRITER, cls)
 
     def write(
         self,

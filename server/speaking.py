@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 # event, body, socket.io room or sid
 Emit = Callable[[str, dict[str, Any], str], Awaitable[None]]
 TICK_S = 1.0
+# The ledger goes to the store every this many seconds (and when the service
+# closes): serializing a long session's ledger takes milliseconds the event loop,
+# which also forwards media, should not spend every second.
+FLUSH_EVERY_S = 5.0
 OWN_TALK_EVERY_S = 5.0
 RECORD_VERSION = 1
 # Roles whose mic counts; observers and captioners never publish one.
@@ -73,6 +77,7 @@ class SessionSpeaking:
     # Cue keys last sent, per audience: "staff" or a peer leader's id.
     sent_cues: dict[str, set[CueKey]] = field(default_factory=dict)
     own_sent: dict[str, tuple[int, float]] = field(default_factory=dict)  # talk, when
+    flushed_at: float = float("-inf")  # when the ledger last went to the store
 
 
 def talk_group(role: Role) -> TalkGroup:
@@ -122,7 +127,7 @@ class SpeakingService:
                 await self._emit("speaking-options", body, self._staff_room(session.id))
         if any(isinstance(e, SessionEnded) for e in events) or not session.participants():
             # Everyone is gone: a last flush; a later join loads the ledger again.
-            await self._tick_session(session.id, state, now)
+            await self._tick_session(session.id, state, now, flush=True)
             self._sessions.pop(session.id, None)
         elif any(_facilitator_arrived(e) for e in events):
             # A console that just (re)connected gets the whole picture on the next tick.
@@ -220,13 +225,25 @@ class SpeakingService:
                 except Exception:
                     log.exception("speaking tick failed for %s", session_id)
 
-    async def _tick_session(self, session_id: str, state: SessionSpeaking, now: float) -> None:
-        """Advance, flush, report, cue and push what changed."""
+    async def _tick_session(
+        self, session_id: str, state: SessionSpeaking, now: float, flush: bool = False
+    ) -> None:
+        """Advance, flush (every FLUSH_EVERY_S, or now with `flush`), report, cue and
+        push what changed.
+
+        The loop gets a turn between the steps: media packets wait for none of them
+        for long.
+        """
         state.ledger.advance(now)
-        record = {"v": RECORD_VERSION, "at": now, "ledger": state.ledger.to_record()}
-        await self._store.save_kept("speaking", session_id, record, now + self._retention_s)
+        if flush or now - state.flushed_at >= FLUSH_EVERY_S:
+            state.flushed_at = now
+            await asyncio.sleep(0)
+            record = {"v": RECORD_VERSION, "at": now, "ledger": state.ledger.to_record()}
+            await self._store.save_kept("speaking", session_id, record, now + self._retention_s)
+        await asyncio.sleep(0)
         report = speaking_report(state.ledger, now)
         state.report = report
+        await asyncio.sleep(0)
         state.board.update(find_cues(state.ledger, report), now)
         body = report_body(report, self.settings.window_s)
         key = change_key(body)

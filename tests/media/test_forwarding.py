@@ -176,6 +176,13 @@ async def new_call(server: PeerCircleServer, clients: MakeClient, *names: str) -
     return call
 
 
+async def flowing_call(server: PeerCircleServer, clients: MakeClient, *names: str) -> Call:
+    """A new call whose media already flows between everyone."""
+    call = await new_call(server, clients, *names)
+    await call.all_receiving(video=5, audio=10)
+    return call
+
+
 async def test_three_peers_decode_each_other_and_the_server_never_transcodes(
     server: PeerCircleServer, clients: MakeClient
 ) -> None:
@@ -217,8 +224,7 @@ async def test_each_publishers_audio_and_video_share_a_stream_of_their_own(
 ) -> None:
     # Browsers keep a stream's audio and video in sync (lip sync): each publisher's
     # mic and camera must arrive in one MediaStream, and no one else's.
-    call = await new_call(server, clients, "Alex", "Sam", "Jordan")
-    await call.all_receiving(video=5, audio=10)
+    call = await flowing_call(server, clients, "Alex", "Sam", "Jordan")
     for rx in call.peers:
         offer = rx.client.offers_received[-1]
         streams = stream_of_each_mid(offer["sdp"])
@@ -238,8 +244,7 @@ async def test_publishers_get_receiver_reports_and_a_bitrate_cap(
 ) -> None:
     # A browser raises its send bitrate only on receiver reports that show little
     # loss, and keeps under the REMB it is sent: the server sends both.
-    call = await new_call(server, clients, "Alex", "Sam")
-    await call.all_receiving(video=5, audio=10)
+    call = await flowing_call(server, clients, "Alex", "Sam")
     alex = call.peers[0]
     assert alex.client.pc is not None
     camera = next(
