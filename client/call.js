@@ -364,6 +364,10 @@ function showEnded(title, detail) {
             framesDecoded: s.framesDecoded ?? 0,
             keyFramesDecoded: s.keyFramesDecoded ?? 0,
             pliCount: s.pliCount ?? 0,
+            nackCount: s.nackCount ?? 0,
+            packetsLost: s.packetsLost ?? 0,
+            freezeCount: s.freezeCount ?? 0,
+            totalFreezesDuration: s.totalFreezesDuration ?? 0,
           };
         }
       });

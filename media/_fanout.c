@@ -52,6 +52,9 @@ typedef struct {
     unsigned long long octets;
     unsigned long long frames;
     unsigned long long failures;
+    unsigned int drop_every;
+    unsigned long long drop_count;
+    unsigned long long faults;
     int has_last;
     uint16_t last_seq;
     uint32_t last_ts;
@@ -195,6 +198,10 @@ static PyMemberDef route_members[] = {
     {"frames", T_ULONGLONG, offsetof(Route, frames), READONLY, "frames completed"},
     {"failures", T_ULONGLONG, offsetof(Route, failures), READONLY,
      "packets not sent (too large, SRTP refused, socket refused)"},
+    {"drop_every", T_UINT, offsetof(Route, drop_every), 0,
+     "fault injection for tests: lose every n-th packet after caching it (0: never)"},
+    {"faults", T_ULONGLONG, offsetof(Route, faults), READONLY,
+     "packets lost on purpose (drop_every)"},
     {NULL},
 };
 
@@ -303,8 +310,11 @@ static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssiz
             route->failures++;
             continue;
         }
-        if (sendto(route->fd, packet, (size_t)protected_length, MSG_DONTWAIT,
-                   (struct sockaddr *)&route->addr, route->addr_len) < 0) {
+        if (route->drop_every && ++route->drop_count % route->drop_every == 0) {
+            /* Fault injection (tests): lost on the way, as far as anyone can tell. */
+            route->faults++;
+        } else if (sendto(route->fd, packet, (size_t)protected_length, MSG_DONTWAIT,
+                          (struct sockaddr *)&route->addr, route->addr_len) < 0) {
             route->failures++;
             continue;
         }

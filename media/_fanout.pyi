@@ -8,6 +8,8 @@ class Route:
     octets: int
     frames: int
     failures: int
+    drop_every: int
+    faults: int
     @property
     def last(self) -> tuple[int, int, int, float] | None: ...
     @property

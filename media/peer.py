@@ -72,8 +72,10 @@ class MediaPeer:
         ice_servers: list[RTCIceServer],
         listener: MediaListener,
         audio_tap: AudioTap | None = None,
+        drop_video_every: int = 0,
     ) -> None:
         self.id = peer_id
+        self._drop_video_every = drop_video_every
         self._listener = listener
         self._audio_tap = audio_tap
         # max-bundle: one transport for every m-line. With aiortc's default
@@ -206,7 +208,7 @@ class MediaPeer:
         return changed
 
     def _new_receive_slot(self, kind: str) -> _ReceiveSlot:
-        track = ForwardSlot(kind)
+        track = ForwardSlot(kind, drop_every=self._drop_video_every if kind == "video" else 0)
         if kind == "video":
             # A subscriber whose video is paused gets none on new slots either.
             track.pause(self.congestion.video_paused)
@@ -364,6 +366,7 @@ class MediaPeer:
             "retransmitted": sum(s.retransmitted for s in slots),
             "retransmit_misses": sum(s.retransmit_misses for s in slots),
             "send_failures": sum(s.send_failures for s in slots),
+            "fault_drops": sum(s.faults for s in slots),
             "receive_slots": len(self._receive_slots),
             "video_paused_peers": int(self.congestion.video_paused),
         }

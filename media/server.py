@@ -31,6 +31,9 @@ COUNTERS = (
     "retransmitted",
     "retransmit_misses",
     "video_paused_peers",
+    "packets_over_rate",
+    "send_failures",
+    "fault_drops",
 )
 
 
@@ -58,8 +61,11 @@ class MediaServer:
         clock: Callable[[], float] = time.time,
         vad_mode: int = DEFAULT_VAD_MODE,
         audio_executor: Executor | None = None,
+        drop_video_every: int = 0,
     ) -> None:
         self._listener = listener
+        # Fault injection for tests: see `ForwardSlot`.
+        self._drop_video_every = drop_video_every
         # `audio_executor`: where mics are decoded (one job at a time); default a thread.
         self._audio_tap = AudioTap(
             listener.on_voice_frames, clock, vad_mode, executor=audio_executor
@@ -85,7 +91,14 @@ class MediaServer:
     async def open_peer(self, peer_id: str, publish: list[str]) -> None:
         """Create the peer (replacing an older one of that id) and send its first offer."""
         await self.close_peer(peer_id)
-        peer = MediaPeer(peer_id, publish, self._ice, self._listener, self._audio_tap)
+        peer = MediaPeer(
+            peer_id,
+            publish,
+            self._ice,
+            self._listener,
+            self._audio_tap,
+            drop_video_every=self._drop_video_every,
+        )
         self._peers[peer_id] = peer
         peer.start()
         if self._health is None or self._health.done():

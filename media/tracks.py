@@ -206,9 +206,11 @@ class ForwardSlot(MediaStreamTrack):
     numbers and timestamps stay continuous across the switch.
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, drop_every: int = 0) -> None:
         super().__init__()
         self.kind = kind
+        # Fault injection for tests: lose every n-th packet (after caching it).
+        self._drop_every = drop_every
         self.source: PublishedTrack | None = None
         self._clock_rate = CLOCK_RATE[kind]
         self._params: SendParameters | None = None
@@ -247,6 +249,11 @@ class ForwardSlot(MediaStreamTrack):
     def frames_out(self) -> int:
         """Frames sent: each audio packet, each video packet with the marker bit."""
         return self._route.frames if self._route is not None else 0
+
+    @property
+    def faults(self) -> int:
+        """Packets lost on purpose (fault injection)."""
+        return self._route.faults if self._route is not None else 0
 
     @property
     def send_failures(self) -> int:
@@ -414,6 +421,7 @@ class ForwardSlot(MediaStreamTrack):
                 # The transport is not (or no longer) up.
                 self.frames_dropped += frames
                 return
+            route.drop_every = self._drop_every
             self._route = route
         self._anchor(route, packet, now)
         self._live = True

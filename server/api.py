@@ -81,9 +81,13 @@ class AdminApi:
         metrics: Callable[[], Mapping[str, float]],
         store: SessionStore,
         speaking: SpeakingSettings | None = None,
+        live_ledger: Callable[[str], tuple[SpeakingLedger, float] | None] = lambda _id: None,
     ) -> None:
         self._store = store
         self._speaking = speaking or SpeakingSettings()
+        # A session measured by this process reports from its live ledger; others (and
+        # ended ones) from the store, which is at most a few seconds behind.
+        self._live_ledger = live_ledger
         self._settings = settings
         self._registry = registry
         self._signer = signer
@@ -176,7 +180,9 @@ class AdminApi:
         self, request: web.Request
     ) -> tuple[SpeakingLedger, float, dict[str, str]]:
         host = await self._registry.get(request.match_info["session_id"])
-        found = await load_ledger(self._store, host.session.id, time.time(), self._speaking)
+        found = self._live_ledger(host.session.id) or await load_ledger(
+            self._store, host.session.id, time.time(), self._speaking
+        )
         names = {p["id"]: p["name"] for p in host.session.to_record()["participants"]}
         if found is None:
             if host.session.ended:

@@ -77,7 +77,12 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     listeners: list[EventListener] = []
     registry = SessionRegistry(store, listeners)
     bridge = MediaBridge(registry)
-    media = MediaServer(bridge, settings.ice_servers, settings.offer_loopback_candidates)
+    media = MediaServer(
+        bridge,
+        settings.ice_servers,
+        settings.offer_loopback_candidates,
+        drop_video_every=settings.fault_drop_video_every,
+    )
     signer = TokenSigner(settings.token_secret)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -140,7 +145,9 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     def metrics() -> dict[str, float]:
         return media.stats() | captions.metrics() | {"connections": signaling.connection_count()}
 
-    api = AdminApi(settings, registry, signer, metrics, store, speaking.settings)
+    api = AdminApi(
+        settings, registry, signer, metrics, store, speaking.settings, speaking.live_ledger
+    )
     app.add_routes(api.routes())
     app.add_routes(
         [

@@ -37,6 +37,9 @@ class Settings:
     stats_retention_days: float = 30.0
     # Patients see their own talk time in the toolbar (PEERCIRCLE_SHOW_OWN_TALK_TIME).
     show_own_talk_time: bool = True
+    # Testing only: lose every n-th forwarded video packet on its way to each
+    # subscriber (after caching it, so NACK can recover it). 0: never.
+    fault_drop_video_every: int = 0
     demo: bool = False
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -87,6 +90,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("PORT", int),
         ("TOKEN_TTL_S", int),
         ("MAX_PARTICIPANTS", int),
+        ("FAULT_DROP_VIDEO_EVERY", int),
         ("RECONNECT_GRACE_S", float),
         ("AUDIT_RETENTION_DAYS", float),
         ("TRANSCRIPT_RETENTION_DAYS", float),

@@ -78,6 +78,7 @@ class SessionSpeaking:
     sent_cues: dict[str, set[CueKey]] = field(default_factory=dict)
     own_sent: dict[str, tuple[int, float]] = field(default_factory=dict)  # talk, when
     flushed_at: float = float("-inf")  # when the ledger last went to the store
+    ticked_at: float | None = None  # what the ledger was last advanced to
 
 
 def talk_group(role: Role) -> TalkGroup:
@@ -235,6 +236,7 @@ class SpeakingService:
         for long.
         """
         state.ledger.advance(now)
+        state.ticked_at = now
         if flush or now - state.flushed_at >= FLUSH_EVERY_S:
             state.flushed_at = now
             await asyncio.sleep(0)
@@ -329,10 +331,13 @@ class SpeakingService:
         queue = hand_order(session.hands(), talk)
         return {"queue": queue, "talkS": {pid: round(talk.get(pid, 0.0), 1) for pid in queue}}
 
-    def live_ledger(self, session_id: str) -> SpeakingLedger | None:
-        """The live ledger of a session this process is measuring, if any."""
+    def live_ledger(self, session_id: str) -> tuple[SpeakingLedger, float] | None:
+        """The live ledger of a session this process is measuring, and the time it was
+        last advanced to (its tick), if any: fresher than the store's copy."""
         state = self._sessions.get(session_id)
-        return state.ledger if state is not None else None
+        if state is None or state.ticked_at is None:
+            return None
+        return state.ledger, state.ticked_at
 
     # -- life ------------------------------------------------------------------------------
 

@@ -42,27 +42,28 @@ async def test_malformed_unknown_oversized_and_flooding_media_is_dropped_and_cou
     before = await server.metrics()
 
     # Valid SRTP (Alex's own keys), but RTP the server cannot use: an unknown SSRC
-    # with an unknown payload type, and a header whose CSRC count runs past the end.
+    # with an unknown payload type, and padding longer than the packet.
     for n in range(50):
         await dtls._send_rtp(RTP_HEADER.pack(0x80, 77, n, n * 960, 0x5EED0000 + n) + b"?" * 20)
-    await dtls._send_rtp(RTP_HEADER.pack(0x8F, 111, 1, 1, 1))
-    # A datagram larger than any packet a publisher sends, straight to the socket.
+    await dtls._send_rtp(RTP_HEADER.pack(0xA0, 111, 1, 1, 1) + b"\x00\xff")
+    # Straight to the server's socket: a datagram larger than any packet a publisher
+    # sends, and one that fails SRTP authentication.
     pair = dtls.transport._connection._nominated[1]
     pair.protocol.transport.sendto(b"\x80" + random.randbytes(1999), pair.remote_addr)
+    pair.protocol.transport.sendto(b"\x80\x6f" + random.randbytes(200), pair.remote_addr)
 
-    # A flood on Alex's mic: a thousand Opus packets at once.
-    ssrc, opus = mic_of(alex.client.pc)
-    for n in range(1000):
-        await dtls._send_rtp(
-            RTP_HEADER.pack(0x80, opus, 40000 + n, n * 960, ssrc) + b"\xf8\xff\xfe"
-        )
+    # A flood of Opus from a new SSRC of Alex's (the server takes it as his mic's
+    # stream restarting): three thousand packets as fast as the client can.
+    _ssrc, opus = mic_of(alex.client.pc)
+    for n in range(3000):
+        await dtls._send_rtp(RTP_HEADER.pack(0x80, opus, n, n * 960, 0xF100D) + b"\xf8\xff\xfe")
 
     deadline = time.monotonic() + MEDIA_WITHIN
     while True:
         now = await server.metrics()
         dropped = now["packets_dropped"] - before["packets_dropped"]
         over_rate = now["packets_over_rate"] - before["packets_over_rate"]
-        if dropped >= 52 and over_rate >= 800:
+        if dropped >= 53 and over_rate >= 1000:
             break
         assert time.monotonic() < deadline, f"dropped {dropped}, over rate {over_rate}"
         await asyncio.sleep(0.1)

@@ -160,6 +160,19 @@ def test_an_oversized_packet_is_counted_and_not_sent(
     assert subscriber.nothing_more()
 
 
+def test_fault_injection_loses_every_nth_packet_but_caches_it(
+    sender: socket.socket, subscriber: Subscriber
+) -> None:
+    route = make_route(sender, subscriber)
+    route.drop_every = 3
+    for seq in range(1, 7):
+        forward([route], bytes([seq]), seq, seq, 0, 0, 0.0)
+    received = [subscriber.receive().sequence_number for _ in range(4)]
+    assert received == [1, 2, 4, 5] and subscriber.nothing_more()
+    assert route.faults == 2 and route.packets == 6
+    assert route.cached(3) == (3, 0, bytes([3])) and route.cached(6) == (6, 0, bytes([6]))
+
+
 def test_the_newest_packet_is_what_the_route_remembers(
     sender: socket.socket, subscriber: Subscriber
 ) -> None:
