@@ -53,17 +53,22 @@ async def test_malformed_unknown_oversized_and_flooding_media_is_dropped_and_cou
     pair.protocol.transport.sendto(b"\x80\x6f" + random.randbytes(200), pair.remote_addr)
 
     # A flood of Opus from a new SSRC of Alex's (the server takes it as his mic's
-    # stream restarting): three thousand packets as fast as the client can.
+    # stream restarting): three thousand packets in bursts of a hundred, protected
+    # with Alex's keys and written straight to the socket, so the flood outruns the
+    # budget however slow this machine is.
     _ssrc, opus = mic_of(alex.client.pc)
-    for n in range(3000):
-        await dtls._send_rtp(RTP_HEADER.pack(0x80, opus, n, n * 960, 0xF100D) + b"\xf8\xff\xfe")
+    for burst in range(30):
+        for n in range(burst * 100, burst * 100 + 100):
+            packet = RTP_HEADER.pack(0x80, opus, n, n * 960, 0xF100D) + b"\xf8\xff\xfe"
+            pair.protocol.transport.sendto(dtls._tx_srtp.protect(packet), pair.remote_addr)
+        await asyncio.sleep(0.005)
 
     deadline = time.monotonic() + MEDIA_WITHIN
     while True:
         now = await server.metrics()
         dropped = now["packets_dropped"] - before["packets_dropped"]
         over_rate = now["packets_over_rate"] - before["packets_over_rate"]
-        if dropped >= 53 and over_rate >= 1000:
+        if dropped >= 50 and over_rate >= 1000:
             break
         assert time.monotonic() < deadline, f"dropped {dropped}, over rate {over_rate}"
         await asyncio.sleep(0.1)
