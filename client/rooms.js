@@ -79,6 +79,17 @@ function renderRoomConsole() {
   /** @type {HTMLInputElement} */ ($("rooms-self-choice")).checked = state.breakouts.selfChoice;
   for (const id of ["rooms-together", "rooms-apart"]) fillPeople(/** @type {HTMLSelectElement} */ ($(id)));
   const list = $("room-list");
+  // Rebuilt only when what it shows changed: every event renders the page, and a
+  // list rebuilt under the cursor would close a move menu the therapist has open.
+  const shown = JSON.stringify([
+    open,
+    rooms,
+    state.breakoutConsole.help,
+    myRoom(),
+    [...state.participants.values()].map((p) => [p.id, p.name, p.role, roomOf(p), p.visiting]),
+  ]);
+  if (list.dataset.shown === shown) return;
+  list.dataset.shown = shown;
   list.replaceChildren();
   if (rooms.length === 0) return;
   const help = new Map(state.breakoutConsole.help.map((h) => [h.participant, h]));
