@@ -31,7 +31,7 @@ import queue
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -331,8 +331,8 @@ class _ReceiveTap:
         stream.add(packet)
         try:
             if self.nacks is not None and self.nacks.add(packet):
-                nack = self.receiver._send_rtcp_nack(packet.ssrc, sorted(self.nacks.missing))
-                asyncio.ensure_future(nack).add_done_callback(_log_failure)
+                missing = sorted(self.nacks.missing)
+                in_background(self.receiver._send_rtcp_nack(packet.ssrc, missing), "NACK")
             self.sink(packet)
         except Exception:
             # An exception here would end aiortc's receive loop for the whole
@@ -406,14 +406,21 @@ class _FastReceive:
             tap.handle_now(packet)
         elif receiver is not None:
             handling = receiver._handle_rtp_packet(packet, arrival_time_ms=clock.current_ms())
-            asyncio.ensure_future(handling).add_done_callback(_log_failure)
+            in_background(handling, "receiving RTP")
         else:
             self.dropped += 1
 
 
-def _log_failure(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.debug("sending RTCP failed: %r", task.exception())
+def in_background(work: Awaitable[None], what: str) -> None:
+    """Run `work` (an RTCP send, a keyframe request) without waiting for it; a failure
+    is logged at debug level: the stream goes on, and the next report or request
+    tries again."""
+
+    def done(task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("%s failed: %r", what, task.exception())
+
+    asyncio.ensure_future(work).add_done_callback(done)
 
 
 def tap_rtp_packets(
@@ -518,20 +525,26 @@ class _SrtpWriter:
                 route.close()
             self.routes.clear()
 
-    def open_route(self, payload_type: int, ssrc: int, extensions: bytes) -> Route | None:
-        """A route for the compiled fan-out (media/_fanout.c) over this transport, or
-        None unless DTLS is up with a nominated pair. It is closed (sends nothing
-        more) when the transport leaves the connected state."""
+    def _sending_pair(self) -> Any:
+        """The nominated candidate pair, if DTLS is up and its socket still open."""
         dtls = self.dtls
         if dtls._state is not _DTLS_CONNECTED:
             return None
         pair = dtls.transport._connection._nominated.get(1)
         if pair is None or pair.protocol.transport is None:
             return None
-        sock = pair.protocol.transport._sock  # type: ignore[attr-defined]
-        session = dtls._tx_srtp
+        return pair
+
+    def open_route(self, payload_type: int, ssrc: int, extensions: bytes) -> Route | None:
+        """A route for the compiled fan-out (media/_fanout.c) over this transport, or
+        None unless DTLS is up with a nominated pair. It is closed (sends nothing
+        more) when the transport leaves the connected state."""
+        pair = self._sending_pair()
+        if pair is None:
+            return None
+        session = self.dtls._tx_srtp
         route = Route(
-            sock.fileno(),
+            pair.protocol.transport._sock.fileno(),
             pair.remote_addr[0],
             pair.remote_addr[1],
             int(_srtp_ffi.cast("uintptr_t", session._srtp[0])),
@@ -561,19 +574,13 @@ class _SrtpWriter:
         """Send one RTP packet (`extensions`: an RFC 8285 block, or b""); False if it
         could not go out: DTLS down, no nominated pair, SRTP refusing it (a repeated
         sequence number), or a full socket buffer (dropped, never queued)."""
-        dtls = self.dtls
-        if dtls._state is not _DTLS_CONNECTED:
+        pair = self._sending_pair()
+        if pair is None:
             return False
-        session = dtls._tx_srtp
+        session = self.dtls._tx_srtp
         if session is not self.session:
             self.session = session
             self.handle = session._srtp[0]
-        pair = dtls.transport._connection._nominated.get(1)
-        if pair is None:
-            return False
-        transport = pair.protocol.transport
-        if transport is None:
-            return False
         header = len(extensions) + 12
         end = header + len(payload)
         if end > _MAX_RTP:
@@ -597,7 +604,7 @@ class _SrtpWriter:
             self.failures += 1
             return False
         try:
-            transport._sock.sendto(buffer[0 : length[0]], pair.remote_addr)  # type: ignore[attr-defined]
+            pair.protocol.transport._sock.sendto(buffer[0 : length[0]], pair.remote_addr)
         except OSError:
             self.failures += 1
             return False
@@ -664,15 +671,12 @@ class SenderLink:
     def sent(self, rtp_timestamp: int, payload_size: int, ntp_time: int | None = None) -> None:
         """Count a media packet for the sender's next SR: `ntp_time` (by default now)
         is the wall-clock time of `rtp_timestamp`."""
-        self.packets += 1
-        self.octets += payload_size
-        sender = self._sender
-        sender._RTCRtpSender__ntp_timestamp = (  # type: ignore[attr-defined]
-            clock.current_ntp_time() if ntp_time is None else ntp_time
+        self.report(
+            rtp_timestamp,
+            clock.current_ntp_time() if ntp_time is None else ntp_time,
+            self.packets + 1,
+            self.octets + payload_size,
         )
-        sender._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
-        sender._RTCRtpSender__packet_count = self.packets  # type: ignore[attr-defined]
-        sender._RTCRtpSender__octet_count = self.octets  # type: ignore[attr-defined]
 
 
 class SubscriberFeedback(Protocol):

@@ -21,6 +21,7 @@ from aiortc.sdp import candidate_from_sdp
 from .aiortc_hooks import (
     TapCounters,
     forward_through_sender,
+    in_background,
     request_keyframe,
     send_bitrate_cap,
     set_stream_id,
@@ -43,11 +44,6 @@ MAX_CANDIDATES = 64
 # subscriber receives each publisher's stream as sent (no simulcast), so in a group
 # of 15 a camera at this cap costs each subscriber about 8 Mbit/s of downlink.
 BITRATE_CAP = {"camera": 600_000, "screen": 1_500_000}
-
-
-def _quietly(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.debug("sending REMB failed: %r", task.exception())
 
 
 def _prefer_codecs(transceiver: RTCRtpTransceiver) -> None:
@@ -314,8 +310,7 @@ class MediaPeer:
         for source, cap in BITRATE_CAP.items():
             transceiver = self._publish_slots.get(source)
             if transceiver is not None and source in self.published:
-                task = asyncio.ensure_future(send_bitrate_cap(transceiver.receiver, cap))
-                task.add_done_callback(_quietly)
+                in_background(send_bitrate_cap(transceiver.receiver, cap), "REMB")
         sent = lost = 0
         for slot in self._receive_slots:
             slot.track.refresh_report()

@@ -19,7 +19,7 @@ from aiortc import MediaStreamTrack, clock
 from aiortc.mediastreams import MediaStreamError
 
 from ._fanout import Route, forward
-from .aiortc_hooks import SenderLink, SendParameters
+from .aiortc_hooks import SenderLink, SendParameters, in_background
 from .audio_tap import MicTap
 from .packet_cache import ResendTimes
 from .rtp_wire import (
@@ -172,8 +172,7 @@ class PublishedTrack:
         if now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL_S:
             return
         self._last_keyframe_request = now
-        task = asyncio.ensure_future(self._request_keyframe(self.ssrc))
-        task.add_done_callback(_log_failure)
+        in_background(self._request_keyframe(self.ssrc), "keyframe request")
 
     def close(self) -> None:
         """The publisher is gone: release every slot (and the mic tap)."""
@@ -186,11 +185,6 @@ class PublishedTrack:
         self._waiting.clear()
         self._live.clear()
         self._routes = []
-
-
-def _log_failure(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.debug("keyframe request failed: %r", task.exception())
 
 
 class ForwardSlot(MediaStreamTrack):
@@ -217,7 +211,6 @@ class ForwardSlot(MediaStreamTrack):
         self._link: SenderLink | None = None
         self._route: Route | None = None
         self._extensions = b""
-        self._live = False
         # Reactivated in an offer not yet answered: the subscriber still discards
         # what arrives on this m-line, so a keyframe sent now would be lost.
         self._held = False
@@ -286,7 +279,6 @@ class ForwardSlot(MediaStreamTrack):
             return
         if self.source is not None:
             self.source.detach(self)
-        self._live = False
         self.source = source
         if source is not None:
             source.attach(self)
@@ -335,7 +327,6 @@ class ForwardSlot(MediaStreamTrack):
 
     def restart(self) -> None:
         """Start over on the source's next keyframe, with a fresh mapping of its numbers."""
-        self._live = False
         if self.source is not None:
             self.source.go_waiting(self)
 
@@ -403,7 +394,7 @@ class ForwardSlot(MediaStreamTrack):
     ) -> None:
         """A packet of the source while this slot waits: go live on a keyframe, once
         negotiated, answered, not paused and with a route to the subscriber."""
-        if source is not self.source or self._live:
+        if source is not self.source:
             return
         frames = 1 if self.kind == "audio" else packet.marker
         params, link = self._params, self._link
@@ -424,7 +415,6 @@ class ForwardSlot(MediaStreamTrack):
             route.drop_every = self._drop_every
             self._route = route
         self._anchor(route, packet, now)
-        self._live = True
         source.go_live(self, route)
 
     def _anchor(self, route: Route, packet: InboundRtp, now: float) -> None:
