@@ -50,6 +50,24 @@ class MediaState:
     camera: str | None
 
 
+# Direction overrides and isolates can make relayed text read as something else (a
+# name shown backwards, a link disguised); marks (U+200E, U+200F, U+061C) are harmless.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def expect_text(value: Any, name: str, max_length: int, multiline: bool = False) -> str:
+    """A relayed text, trimmed: 1-`max_length` characters, no control characters (a
+    newline only where `multiline`) and no direction overrides."""
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        raise ProtocolError(f"{name}: must be 1-{max_length} characters")
+    for char in value:
+        if char in _BIDI_CONTROLS:
+            raise ProtocolError(f"{name}: direction-override characters are not allowed")
+        if (char < " " or "\x7f" <= char < "\xa0") and not (multiline and char in "\n\t"):
+            raise ProtocolError(f"{name}: control characters are not allowed")
+    return value.strip()
+
+
 def expect_object(payload: Any, allowed: set[str]) -> dict[str, Any]:
     """The payload as an object with only `allowed` fields (None: empty)."""
     if payload is None:
@@ -185,6 +203,8 @@ def parse_deny(payload: Any) -> Deny:
     message = body.get("message", "")
     if not isinstance(message, str) or len(message) > MAX_DENY_MESSAGE_LENGTH:
         raise ProtocolError(f"message: must be a string of at most {MAX_DENY_MESSAGE_LENGTH}")
+    if message.strip():
+        message = expect_text(message, "message", MAX_DENY_MESSAGE_LENGTH, multiline=True)
     return Deny(expect_participant(body.get("participant")), message.strip())
 
 
@@ -203,10 +223,7 @@ def parse_chat(payload: Any) -> Chat:
     to = body.get("to", "room")
     if to not in ("room", "facilitators"):
         raise ProtocolError("to: must be 'room' or 'facilitators'")
-    text = body.get("text")
-    if not isinstance(text, str) or not text.strip() or len(text) > MAX_CHAT_LENGTH:
-        raise ProtocolError(f"text: must be 1-{MAX_CHAT_LENGTH} characters")
-    return Chat(to, text.strip())
+    return Chat(to, expect_text(body.get("text"), "text", MAX_CHAT_LENGTH, multiline=True))
 
 
 def parse_share_policy(payload: Any) -> str:

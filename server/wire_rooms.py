@@ -8,7 +8,7 @@ from typing import Any
 from .domain.assignment import ASSIGN_MODES
 from .domain.breakouts import MAX_BROADCAST, MAX_ROOM_NAME, MAX_ROOMS
 from .domain.errors import ProtocolError
-from .wire import expect_object, expect_participant
+from .wire import expect_object, expect_participant, expect_text
 
 MAX_ROOM_ID_LENGTH = 16
 MAX_GROUPS = 30
@@ -54,6 +54,8 @@ def parse_room_names(payload: Any) -> list[str]:
         raise ProtocolError(f"names: must be a list of 1-{MAX_ROOMS} names")
     if not all(isinstance(n, str) and 1 <= len(n.strip()) <= MAX_ROOM_NAME for n in names):
         raise ProtocolError(f"names: each must be 1-{MAX_ROOM_NAME} characters")
+    for name in names:
+        expect_text(name, "names", MAX_ROOM_NAME)
     return [str(n) for n in names]
 
 
@@ -125,4 +127,4 @@ def parse_broadcast(payload: Any) -> str:
     text = expect_object(payload, {"text"}).get("text")
     if not isinstance(text, str) or not 1 <= len(text.strip()) <= MAX_BROADCAST:
         raise ProtocolError(f"text: must be 1-{MAX_BROADCAST} characters")
-    return text.strip()
+    return expect_text(text, "text", MAX_BROADCAST, multiline=True)

@@ -16,11 +16,13 @@ from server.wire import (
     JoinRequest,
     MediaState,
     parse_answer,
+    parse_chat,
     parse_empty,
     parse_ice_candidate,
     parse_join,
     parse_media_state,
 )
+from server.wire_rooms import parse_room_names
 
 CANDIDATE = "candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host"
 SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"
@@ -204,3 +206,20 @@ def test_parse_empty(payload: Any) -> None:
 @pytest.mark.parametrize("payload", [{"reason": "bye"}, "bye", [], 0, True])
 def test_parse_empty_refuses(payload: Any) -> None:
     refused(parse_empty, payload)
+
+
+@pytest.mark.parametrize(
+    "text", ["evil\u202etxt.exe", "a\u2066b", "bell\x07", "esc\x1b[31m", "c1\x85"]
+)
+def test_relayed_text_refuses_controls_and_direction_overrides(text: str) -> None:
+    with pytest.raises(ProtocolError):
+        parse_chat({"to": "room", "text": text})
+    with pytest.raises(ProtocolError):
+        parse_room_names({"names": [text]})
+
+
+def test_relayed_text_keeps_newlines_marks_and_other_scripts() -> None:
+    assert parse_chat({"to": "room", "text": "one\ntwo"}).text == "one\ntwo"
+    assert parse_chat({"to": "room", "text": "שלום \u200f ok"}).text == "שלום \u200f ok"
+    with pytest.raises(ProtocolError):
+        parse_room_names({"names": ["two\nlines"]})
