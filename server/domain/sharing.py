@@ -31,7 +31,9 @@ class ScreenSharing(SessionState):
         person = self._participants.get(participant_id)
         if person is None or person.presence is not Presence.PRESENT:
             return False
-        return may(person.role, Action.PRESENT_WITHOUT_ASKING) or person.id in self._share_rights
+        if may(person.role, Action.PRESENT_WITHOUT_ASKING):
+            return True
+        return person.id in self._share_rights and may(person.role, Action.ASK_TO_PRESENT)
 
     def presenting_time(self) -> dict[str, float]:
         """Seconds each participant has presented (a share in progress counts so far)."""
@@ -79,6 +81,9 @@ class ScreenSharing(SessionState):
         """Approve or decline a request; approving also works unasked (in advance)."""
         actor = self._actor(actor_id, Action.APPROVE_PRESENTER)
         person = self._present(participant_id)
+        if granted and not may(person.role, Action.ASK_TO_PRESENT):
+            # An observer publishes nothing, a screen included, whoever approves it.
+            raise NotPermitted(f"{person.name} cannot present: their role publishes nothing")
         if not granted and person.id not in self._share_requests:
             raise UserError(f"{person.name} has not asked to present")
         if person.id in self._share_requests:

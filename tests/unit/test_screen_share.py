@@ -108,3 +108,15 @@ def test_with_the_wait_policy_a_second_presenter_waits_for_the_first() -> None:
     session.publish("p_a", "t_a", Source.SCREEN)
     assert [t.id for t in session.tracks()] == ["t_a"]
     assert Session.from_record(session.to_record()).share_policy == "wait"
+
+
+def test_an_observer_cannot_be_approved_to_present() -> None:
+    session = group()
+    session.join("p_o", "Observer", Role.OBSERVER, T0)
+    before = session.to_record()
+    with pytest.raises(NotPermitted, match="cannot present"):
+        session.answer_share("p_t", "p_o", True)
+    assert session.to_record() == before
+    assert not session.may_share("p_o")
+    with pytest.raises(NotPermitted):
+        session.publish("p_o", "t_screen", Source.SCREEN)
