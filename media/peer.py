@@ -357,6 +357,7 @@ class MediaPeer:
             "packets_over_rate": sum(t.over_rate for t in self._taps),
             "frames_out": sum(s.frames_out for s in slots),
             "packets_out": sum(s.packets_out for s in slots),
+            "octets_out": sum(s.octets_out for s in slots),
             "frames_dropped": sum(s.frames_dropped for s in slots),
             "retransmitted": sum(s.retransmitted for s in slots),
             "retransmit_misses": sum(s.retransmit_misses for s in slots),

@@ -27,6 +27,7 @@ COUNTERS = (
     "packets_dropped",
     "frames_out",
     "packets_out",
+    "octets_out",
     "frames_dropped",
     "retransmitted",
     "retransmit_misses",
@@ -35,6 +36,8 @@ COUNTERS = (
     "send_failures",
     "fault_drops",
 )
+# Levels, not counts: a closed peer's value is not carried over.
+GAUGES = frozenset({"video_paused_peers", "receive_slots"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class MediaServer:
         ]
         self._peers: dict[str, MediaPeer] = {}
         self._wanted: dict[str, frozenset[str]] = {}
+        # What closed peers had counted (their levels apart).
+        self._retired = {key: 0 for key in COUNTERS if key not in GAUGES}
         self.codec_counters: CodecCounters = count_video_codec_use()
         offer_loopback_candidates(offer_loopback)
         self._health: asyncio.Task[None] | None = None
@@ -110,6 +115,10 @@ class MediaServer:
         peer = self._peers.pop(peer_id, None)
         self._wanted.pop(peer_id, None)
         if peer is not None:
+            # Its counts stay in the totals: a counter never goes down when someone leaves.
+            for key, value in peer.stats().items():
+                if key in self._retired:
+                    self._retired[key] += value
             await peer.close()
 
     async def accept_answer(self, peer_id: str, revision: int, sdp: str) -> None:
@@ -169,6 +178,7 @@ class MediaServer:
         and the audio tap's (mics, live decoders, voice frames, what it skipped)."""
         totals = {"peers": len(self._peers)}
         totals.update(dict.fromkeys(COUNTERS, 0))
+        totals.update(self._retired)
         for peer in self._peers.values():
             for key, value in peer.stats().items():
                 if key in totals:

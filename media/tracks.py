@@ -239,6 +239,11 @@ class ForwardSlot(MediaStreamTrack):
         return self._route.packets if self._route is not None else 0
 
     @property
+    def octets_out(self) -> int:
+        """Payload bytes of the media packets sent (retransmissions apart)."""
+        return self._route.octets if self._route is not None else 0
+
+    @property
     def frames_out(self) -> int:
         """Frames sent: each audio packet, each video packet with the marker bit."""
         return self._route.frames if self._route is not None else 0

@@ -35,6 +35,8 @@ Emit = Callable[[str, dict[str, Any], str], Awaitable[None]]
 AudioSender = Callable[[dict[str, object]], Awaitable[None]]
 IDLE_EVERY_S = 0.2
 IDLE_ENGINE_S = 120.0
+# Engine figures that are levels, not running counts (not summed over stopped engines).
+CAPTION_GAUGES = frozenset({"queued"})
 
 
 @dataclass
@@ -75,6 +77,8 @@ class CaptionService:
         self._everyone = everyone
         self._clock = clock
         self._sessions: dict[str, SessionCaptions] = {}
+        # Counters of engines already stopped, so the totals never go down.
+        self._retired: dict[str, float] = {}
         self._captioners: dict[str, AudioSender] = {}
         self._captioner_sids: dict[str, str] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -158,6 +162,9 @@ class CaptionService:
             self._capture(pid, False)
         with contextlib.suppress(Exception):
             await state.engine.close()
+        for key, value in state.engine.metrics().as_dict().items():
+            if key not in CAPTION_GAUGES:
+                self._retired[key] = self._retired.get(key, 0) + value
 
     # -- audio in ------------------------------------------------------------------
 
@@ -255,8 +262,10 @@ class CaptionService:
     # -- life ----------------------------------------------------------------------
 
     def metrics(self) -> dict[str, float]:
-        """Engine counters summed over sessions, for /api/metrics."""
+        """Engine counters summed over sessions (stopped ones included: the counts never
+        go down), for /api/metrics and /metrics."""
         totals: dict[str, float] = {"caption_sessions": len(self._sessions)}
+        totals.update((f"captions_{key}", value) for key, value in self._retired.items())
         for state in self._sessions.values():
             for key, value in state.engine.metrics().as_dict().items():
                 totals[f"captions_{key}"] = totals.get(f"captions_{key}", 0) + value

@@ -12,6 +12,7 @@ from .domain.audit import GENESIS, audit_entry, chain_record
 from .domain.errors import NotFound
 from .domain.events import Event
 from .domain.session import Session
+from .logs import log_context
 from .store import SessionStore
 
 log = logging.getLogger(__name__)
@@ -45,19 +46,21 @@ class SessionHost:
 
     async def run(self, command: Command) -> list[Event]:
         """Apply `command` to the session; store it and tell the listeners."""
+        # Whatever is logged while the command and its listeners run names the session.
         async with self._lock:
-            now = self._clock()
-            try:
-                events = command(self.session, now)
-                self.session.note_time(events, now)
-                if events:
-                    await self._store.save_session(self.session.to_record())
-                    await self._audit(events, now)
-                    for listener in self._listeners:
-                        await listener(self.session, events)
-            finally:
-                # Whatever failed, the session's next deadline (a timer) stays armed.
-                self.arm_deadline()
+            with log_context(session_id=self.session.id):
+                now = self._clock()
+                try:
+                    events = command(self.session, now)
+                    self.session.note_time(events, now)
+                    if events:
+                        await self._store.save_session(self.session.to_record())
+                        await self._audit(events, now)
+                        for listener in self._listeners:
+                            await listener(self.session, events)
+                finally:
+                    # Whatever failed, the session's next deadline (a timer) stays armed.
+                    self.arm_deadline()
             return events
 
     def arm_deadline(self) -> None:
@@ -176,6 +179,10 @@ class SessionRegistry:
     def loaded(self, session_id: str) -> SessionHost | None:
         """The host of a session if this process has it loaded (no store access)."""
         return self._hosts.get(session_id)
+
+    def loaded_sessions(self) -> list[Session]:
+        """Every session this process has loaded (ended ones too), for metrics."""
+        return [host.session for host in self._hosts.values()]
 
     def loaded_session(self, session_id: str) -> Session | None:
         """The live session if this process has it loaded."""

@@ -45,6 +45,7 @@ from .domain.speaking import (
 )
 from .speaking_wire import change_key, cue_body, cue_key_text, report_body
 from .store import SessionStore
+from .timings import Timings
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ class SpeakingService:
         self._clock = clock
         self._sessions: dict[str, SessionSpeaking] = {}
         self._ticker: asyncio.Task[None] | None = None
+        # How long each tick of every session took (wall time, awaits included): /metrics.
+        self.tick_timings = Timings()
 
     # -- session facts ---------------------------------------------------------------
 
@@ -220,11 +223,13 @@ class SpeakingService:
             next_at += TICK_S
             await asyncio.sleep(max(0.0, next_at - self._clock()))
             now = self._clock()
+            started = time.perf_counter()
             for session_id, state in list(self._sessions.items()):
                 try:
                     await self._tick_session(session_id, state, now)
                 except Exception:
                     log.exception("speaking tick failed for %s", session_id)
+            self.tick_timings.observe(time.perf_counter() - started)
 
     async def _tick_session(
         self, session_id: str, state: SessionSpeaking, now: float, flush: bool = False

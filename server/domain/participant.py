@@ -51,7 +51,13 @@ class Participant:
     def move_to(self, presence: Presence) -> None:
         """The one transition of presence; logs old -> new."""
         if presence is not self.presence:
-            log.info("participant %s: %s -> %s", self.id, self.presence.value, presence.value)
+            log.info(
+                "participant %s: %s -> %s",
+                self.id,
+                self.presence.value,
+                presence.value,
+                extra={"participant_id": self.id},
+            )
             self.presence = presence
 
     def forwards(self, source: Source) -> bool:

@@ -50,5 +50,9 @@ class SessionStore(Protocol):
     async def read_kept(self, kind: str, session_id: str, now: float) -> list[dict[str, Any]]:
         """The list, oldest first (empty if there is none or it has expired)."""
 
+    async def ping(self) -> None:
+        """Return when the store answers; raise (e.g. ConnectionError) when it cannot be
+        reached. Readiness (`/readyz`) asks this."""
+
     async def close(self) -> None:
         """Release connections."""

@@ -86,5 +86,8 @@ class MemoryStore:
             return []
         return copy.deepcopy(kept[1])
 
+    async def ping(self) -> None:
+        """Always reachable: it is this process."""
+
     async def close(self) -> None:
         """Nothing to release."""

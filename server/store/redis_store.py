@@ -104,6 +104,11 @@ class RedisStore:
         raw = await self._redis.lrange(f"{PREFIX}kept-list:{kind}:{session_id}", 0, -1)
         return [json.loads(item) for item in raw]
 
+    async def ping(self) -> None:
+        """PING; raises redis.exceptions.ConnectionError (or TimeoutError) when Redis is
+        away."""
+        await self._redis.ping()
+
     async def close(self) -> None:
         """Close the connection pool."""
         await self._redis.aclose()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+import redis
 
 from server.domain.model import Source
 from server.domain.roles import Role
@@ -18,6 +19,7 @@ from server.store import SessionStore
 from server.store.memory import MemoryStore
 from server.store.redis_store import RedisStore
 from tests.support.redis_server import RedisServer, running_redis
+from tests.support.server import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -166,3 +168,17 @@ async def test_kept_records_expire(store: SessionStore) -> None:
     while not await gone():
         assert time.monotonic() < deadline, "kept records did not expire"
         await asyncio.sleep(0.2)
+
+
+async def test_ping_answers_while_the_store_is_reachable(store: SessionStore) -> None:
+    await store.ping()  # returns, raises nothing
+
+
+async def test_ping_raises_when_redis_cannot_be_reached() -> None:
+    # A port nothing listens on: what readiness sees while Redis is down.
+    unreachable = RedisStore(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        with pytest.raises((ConnectionError, OSError, redis.exceptions.RedisError)):
+            await asyncio.wait_for(unreachable.ping(), 5)
+    finally:
+        await unreachable.close()
