@@ -1,21 +1,46 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian/Ubuntu machine (Python 3.11, root or sudo).
-#   bash scripts/setup.sh          everything the tests need
-#   bash scripts/setup.sh --run    only what running the server needs
-#                                  (same as PEERCIRCLE_SETUP=run)
+#   bash scripts/setup.sh                everything the tests need
+#   bash scripts/setup.sh --run          only what running the server needs: the
+#                                        package without its dev and captions extras,
+#                                        socket.io-client without typescript
+#                                        (same as PEERCIRCLE_SETUP=run)
+#   bash scripts/setup.sh --run --captions   ...plus the offline captions engine
+#                                        (faster-whisper and its model, about 500 MB;
+#                                        same as PEERCIRCLE_SETUP_CAPTIONS=1)
+#   --plan                               print what would be installed, change nothing
 # Installs missing system packages, creates .venv, installs the Python package and
 # the npm packages. Stamp files make a second run skip work that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode="${PEERCIRCLE_SETUP:-full}"
+captions="${PEERCIRCLE_SETUP_CAPTIONS:-0}"
+plan=0
 for arg in "$@"; do
   case "$arg" in
     --run) mode=run ;;
     --full) mode=full ;;
-    *) echo "usage: $0 [--run|--full]" >&2; exit 2 ;;
+    --captions) captions=1 ;;
+    --plan) plan=1 ;;
+    *) echo "usage: $0 [--run|--full] [--captions] [--plan]" >&2; exit 2 ;;
   esac
 done
+
+# Python extras and npm flags per mode. A venv installed with more extras than asked
+# for (a full set-up, then run.sh) is left as it is.
+if [ "$mode" = full ]; then
+  extras="captions,dev"
+  npm_flags=""
+elif [ "$captions" = 1 ]; then
+  extras="captions"
+  npm_flags="--omit=dev"
+else
+  extras=""
+  npm_flags="--omit=dev"
+fi
+pip_target="."
+if [ -n "$extras" ]; then pip_target=".[$extras]"; fi
 
 say() { echo "[setup] $*"; }
 
@@ -47,6 +72,13 @@ missing=()
 for pair in "${needs[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
+if [ "$plan" = 1 ]; then
+  echo "mode: $mode"
+  echo "system packages: ${needs[*]//*:/} (missing: ${missing[*]:-none})"
+  echo "pip install -e '$pip_target'"
+  echo "npm ci $npm_flags"
+  exit 0
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}"
 else
@@ -81,37 +113,58 @@ if [ ! -d .venv ]; then
   fi
 fi
 
-# Reinstall only when pyproject.toml changed since the last successful install.
+# has_all WANTED HAVE: every comma-separated word of WANTED is in HAVE.
+has_all() {
+  local word
+  for word in ${1//,/ }; do
+    case ",$2," in *",$word,"*) ;; *) return 1 ;; esac
+  done
+}
+
+# Reinstall only when pyproject.toml changed since the last successful install, or
+# when this mode needs extras that install did not have. The stamp: "hash extras".
 py_hash="$(cat pyproject.toml setup.py media/_fanout.c | sha256sum | cut -d' ' -f1)"
 py_stamp=.venv/.peercircle-pyproject.sha256
-if [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_hash" ]; then
-  say "pip install -e '.[dev,captions]' (pyproject.toml changed or first install)"
+read -r stamped_hash stamped_extras <"$py_stamp" 2>/dev/null || true
+if [ "${stamped_hash:-}" != "$py_hash" ] || ! has_all "$extras" "${stamped_extras:-}"; then
+  say "pip install -e '$pip_target' (first install, pyproject.toml changed or new extras)"
   # pip's output goes to a log (some machines' pip config makes it very chatty);
   # it is shown only when the install fails.
   if ! .venv/bin/python -m pip install --disable-pip-version-check --no-input \
-      -e '.[dev,captions]' >.venv/pip-install.log 2>&1; then
+      -e "$pip_target" >.venv/pip-install.log 2>&1; then
     tail -n 40 .venv/pip-install.log >&2
     echo "[setup] pip install failed; full log in .venv/pip-install.log" >&2
     exit 1
   fi
-  echo "$py_hash" >"$py_stamp"
+  if [ "${stamped_hash:-}" = "$py_hash" ]; then
+    extras="${stamped_extras:+$stamped_extras,}$extras"
+  fi
+  echo "$py_hash ${extras:-}" >"$py_stamp"
 else
   say "python packages up to date"
 fi
 
 # --- npm packages (socket.io-client is served to the browser; typescript checks client/).
+# The run set-up omits the dev packages (typescript); a full one has them. The stamp:
+# "hash dev|nodev".
 npm_hash="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)"
 npm_stamp=node_modules/.peercircle-npm.sha256
-if [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_hash" ]; then
+npm_kind=dev
+if [ -n "$npm_flags" ]; then npm_kind=nodev; fi
+read -r stamped_npm stamped_kind <"$npm_stamp" 2>/dev/null || true
+if [ "${stamped_npm:-}" != "$npm_hash" ] || { [ "$npm_kind" = dev ] && [ "${stamped_kind:-dev}" != dev ]; }; then
   if [ -f package-lock.json ]; then
-    say "npm ci"
-    npm ci --no-audit --no-fund --loglevel=error --silent
+    say "npm ci $npm_flags"
+    # shellcheck disable=SC2086
+    npm ci $npm_flags --no-audit --no-fund --loglevel=error --silent
   else
-    say "npm install (no package-lock.json)"
-    npm install --no-audit --no-fund --loglevel=error --silent
+    say "npm install $npm_flags (no package-lock.json)"
+    # shellcheck disable=SC2086
+    npm install $npm_flags --no-audit --no-fund --loglevel=error --silent
   fi
   # Hash again: `npm install` may have just written the lockfile.
-  cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1 >"$npm_stamp"
+  npm_hash="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)"
+  echo "$npm_hash $npm_kind" >"$npm_stamp"
 else
   say "npm packages up to date"
 fi

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -13,9 +15,10 @@ from dataclasses import replace
 from aiohttp import web
 
 from .api import mint_link
-from .app import REGISTRY, SIGNER, build_app
+from .app import READINESS, REGISTRY, SIGNER, build_app
 from .config import Settings, load_settings
 from .domain.roles import Role
+from .logs import configure_logging
 
 DEMO_PEOPLE = (
     ("Dr. Rivera", Role.THERAPIST),
@@ -31,7 +34,18 @@ async def serve(settings: Settings, demo: bool) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as error:
+        await runner.cleanup()
+        if error.errno == errno.EADDRINUSE:
+            raise SystemExit(
+                f"PeerCircle: {settings.host}:{settings.port} is already in use (another "
+                "PeerCircle?); stop it, or choose another port with --port or PEERCIRCLE_PORT."
+            ) from None
+        raise SystemExit(
+            f"PeerCircle: cannot listen on {settings.host}:{settings.port}: {error.strerror}"
+        ) from None
     out = sys.stdout
     print(f"PeerCircle is running: {settings.base_url}/", file=out)
     print(f"Admin API: {settings.base_url}/api/openapi.json", file=out)
@@ -42,10 +56,19 @@ async def serve(settings: Settings, demo: bool) -> None:
             file=out,
         )
         for name, role in DEMO_PEOPLE:
-            link = mint_link(
-                settings, app[SIGNER], host.session.id, {"name": name, "role": role.value}
-            )
+            # Demo patients are admitted in advance: they come in as soon as the therapist
+            # is there (before that they wait), with nobody clicking Admit. Links minted
+            # through the API wait for Admit unless they say "admitted": true.
+            body = {"name": name, "role": role.value, "admitted": True}
+            link = mint_link(settings, app[SIGNER], host.session.id, body)
             print(f"  {name:<11} ({role.value}): {link['url']}", file=out)
+        if settings.store != "redis" or not os.environ.get("PEERCIRCLE_TOKEN_SECRET"):
+            print(
+                "These links work only while this process runs (a new demo session and new "
+                "links each start); set PEERCIRCLE_TOKEN_SECRET and PEERCIRCLE_STORE=redis "
+                "to keep sessions and links across restarts.",
+                file=out,
+            )
     out.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -54,6 +77,12 @@ async def serve(settings: Settings, demo: bool) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
+        # Readiness says "draining" at once, so a load balancer sends no new sessions;
+        # the process goes on serving those it has for PEERCIRCLE_DRAIN_GRACE_S.
+        app[READINESS].draining = True
+        if settings.drain_grace_s > 0:
+            logging.getLogger(__name__).info("draining for %.0f s", settings.drain_grace_s)
+            await asyncio.sleep(settings.drain_grace_s)
     finally:
         await runner.cleanup()
 
@@ -73,9 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     if not settings.admin_key:
         settings = replace(settings, admin_key=secrets.token_urlsafe(24))
         print(f"No PEERCIRCLE_ADMIN_KEY set; this run's admin key: {settings.admin_key}")
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     logging.getLogger("aioice").setLevel(logging.WARNING)
     try:
         asyncio.run(serve(settings, demo=not args.no_demo))

@@ -42,7 +42,11 @@ async def _body(request: web.Request) -> dict[str, Any]:
         raise ValueError("body too large")
     if not raw.strip():
         return {}
-    body = json.loads(raw)
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        # Thousands of nested brackets fit in the size limit; the parser gives up.
+        raise ValueError("body nests too deeply") from None
     if not isinstance(body, dict):
         raise ValueError("body must be a JSON object")
     return body
@@ -113,10 +117,13 @@ class AdminApi:
     def _guarded(self, route: Route) -> Route:
         async def run(request: web.Request) -> web.StreamResponse:
             key = self._settings.admin_key
-            given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
             if not key:
                 return _error(403, "api_disabled", "set PEERCIRCLE_ADMIN_KEY to use the admin API")
-            if not hmac.compare_digest(given.encode(), key.encode()):
+            # `Bearer <key>` and nothing else (the scheme is case-insensitive, RFC 7235).
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                given.strip().encode("utf-8", "replace"), key.encode()
+            ):
                 return _error(401, "unauthorized", "a valid admin key is required")
             try:
                 return await route(request)

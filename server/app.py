@@ -20,12 +20,16 @@ from .captioning import CaptionService
 from .captions.settings import caption_settings
 from .config import Settings
 from .connections import call_room, facilitator_room, room_channel
+from .health import Readiness
 from .host import EventListener, SessionRegistry
+from .http_security import origin_policy, security_headers
+from .metrics import NodeFigures, metrics_registry, metrics_route
 from .signaling import Signaling
 from .speaking import SpeakingService
 from .speaking_wire import speaking_settings
 from .store import SessionStore
 from .store.memory import MemoryStore
+from .timings import LoopLagProbe
 from .tokens import TokenSigner
 from .wire import MAX_MESSAGE_BYTES
 
@@ -43,12 +47,7 @@ MEDIA = web.AppKey("media", MediaServer)
 SIGNALING = web.AppKey("signaling", Signaling)
 SIGNER = web.AppKey("signer", TokenSigner)
 STORE = web.AppKey("store", SessionStore)
-
-# Pages may load only what this server serves: no third-party hosts.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
+READINESS = web.AppKey("readiness", Readiness)
 
 
 def make_store(settings: Settings) -> SessionStore:
@@ -58,17 +57,6 @@ def make_store(settings: Settings) -> SessionStore:
 
         return RedisStore(settings.redis_url)
     return MemoryStore()
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """No third-party content, no framing, no referrer leaking join links."""
-    response = await handler(request)
-    if not request.path.startswith("/socket.io"):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
 
 
 def build_app(settings: Settings, store: SessionStore | None = None) -> web.Application:
@@ -87,8 +75,8 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         max_http_buffer_size=MAX_MESSAGE_BYTES,
-        # Same origin only: the page is served by this server.
-        cors_allowed_origins=[],
+        # The page's own origin, PEERCIRCLE_PUBLIC_URL's and PEERCIRCLE_ALLOWED_ORIGINS.
+        cors_allowed_origins=origin_policy(settings),
         # A call must notice a dead link within seconds, not socket.io's default 45 s.
         ping_interval=settings.ping_interval_s,
         ping_timeout=settings.ping_timeout_s,
@@ -140,6 +128,8 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     app[SIGNALING] = signaling
     app[SIGNER] = signer
     app[STORE] = store
+    readiness = Readiness(store)
+    app[READINESS] = readiness
     sio.attach(app)
 
     def metrics() -> dict[str, float]:
@@ -149,11 +139,24 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         settings, registry, signer, metrics, store, speaking.settings, speaking.live_ledger
     )
     app.add_routes(api.routes())
+    loop_lag = LoopLagProbe()
+    figures = NodeFigures(
+        media=media.stats,
+        captions=captions.metrics,
+        connections=signaling.connection_count,
+        sessions=registry.loaded_sessions,
+        speaking_tick=speaking.tick_timings,
+        loop_lag=loop_lag.lag,
+    )
+    scrape = metrics_route(settings.metrics_token, metrics_registry(figures))
     app.add_routes(
         [
             web.get("/", _page("index.html")),
             web.get("/join", _page("call.html")),
-            web.get("/healthz", _healthz),
+            web.get("/healthz", readiness.livez),
+            web.get("/livez", readiness.livez),
+            web.get("/readyz", readiness.readyz),
+            web.get("/metrics", scrape),
             web.get("/favicon.ico", _no_content),
             web.get("/vendor/socket.io.min.js", _socketio_client),
             web.static("/client", CLIENT_DIR, append_version=False),
@@ -162,8 +165,10 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
 
     async def purge_loop(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.ensure_future(_purge_periodically(store, settings))
+        loop_lag.start()
         yield
         task.cancel()
+        loop_lag.stop()
 
     app.cleanup_ctx.append(purge_loop)
 
@@ -196,10 +201,6 @@ def _page(name: str) -> Handler:
         return web.FileResponse(CLIENT_DIR / name, headers={"Cache-Control": "no-store"})
 
     return serve
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
 
 
 async def _no_content(request: web.Request) -> web.Response:

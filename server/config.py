@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 from media.server import IceServer
 
@@ -42,12 +43,40 @@ class Settings:
     fault_drop_video_every: int = 0
     demo: bool = False
     log_level: str = "INFO"
+    # "text" (one human line per record) or "json" (one JSON object per line).
+    log_format: str = "text"
+    # Origins (scheme://host[:port]) that may open a socket.io connection besides this
+    # server's own (same origin, and public_url's origin when set).
+    allowed_origins: tuple[str, ...] = ()
+    # GET /metrics (Prometheus text format) needs `Authorization: Bearer <token>`;
+    # unset: /metrics is off (404).
+    metrics_token: str = ""
+    # On SIGTERM: answer /readyz 503 ("draining") for this long before closing, so a
+    # load balancer sends no new sessions here.
+    drain_grace_s: float = 0.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
         """The URL browsers open, without a trailing slash."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def extra_origins(self) -> frozenset[str]:
+        """Origins allowed besides the request's own: the configured ones and
+        public_url's origin."""
+        origins = {_origin(o) for o in self.allowed_origins if o.strip()}
+        if self.public_url:
+            origins.add(_origin(self.public_url))
+        return frozenset(origins)
+
+
+def _origin(url: str) -> str:
+    """`scheme://host[:port]` of a URL, as browsers send it in Origin."""
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.netloc:
+        raise ValueError(f"not an origin (scheme://host[:port]): {url!r}")
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 def _bool(value: str) -> bool:
@@ -87,6 +116,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("STORE", str),
         ("REDIS_URL", str),
         ("LOG_LEVEL", str),
+        ("LOG_FORMAT", str),
+        ("METRICS_TOKEN", str),
+        ("DRAIN_GRACE_S", float),
         ("PORT", int),
         ("TOKEN_TTL_S", int),
         ("MAX_PARTICIPANTS", int),
@@ -109,6 +141,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raw = get(name)
         if raw is not None and raw != "":
             values[attr] = _bool(raw)
+    raw_origins = get("ALLOWED_ORIGINS")
+    if raw_origins:
+        values["allowed_origins"] = tuple(o.strip() for o in raw_origins.split(",") if o.strip())
     raw_ice = get("ICE_SERVERS")
     if raw_ice:
         values["ice_servers"] = _ice_servers(raw_ice)
@@ -116,6 +151,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     settings = Settings(**values)  # type: ignore[arg-type]
     if settings.store not in {"memory", "redis"}:
         raise ValueError("PEERCIRCLE_STORE must be 'memory' or 'redis'")
+    if settings.log_format not in {"text", "json"}:
+        raise ValueError("PEERCIRCLE_LOG_FORMAT must be 'text' or 'json'")
+    # A malformed origin fails at start, not on every connection.
+    _ = settings.extra_origins
     if not settings.token_secret:
         # A process-local secret: links die with the process, which is what a
         # one-process demo wants. Multi-node deployments must set one.
