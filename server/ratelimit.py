@@ -31,9 +31,49 @@ class TokenBucket:
         self._tokens -= 1
 
 
-# Event -> (burst, sustained per second). Moderation is not limited: a therapist
-# muting several people quickly must never be refused.
+# Event -> (burst, sustained per second). Moderation is limited generously: a
+# therapist admitting or muting a whole group at once (15-30 people) is never refused,
+# a script sending thousands is.
+MODERATION_LIMIT = (40.0, 5.0)
+MODERATION_EVENTS = (
+    "admit",
+    "deny",
+    "lock",
+    "mute",
+    "mute-all",
+    "ask-unmute",
+    "stop-camera",
+    "remove",
+    "revoke-link",
+    "end-session",
+    "set-chat",
+    "share-approve",
+    "share-decline",
+    "share-revoke",
+    "share-policy",
+    "captions",
+    "breakout-rooms",
+    "breakout-assign",
+    "breakout-move",
+    "breakout-leader",
+    "breakout-options",
+    "breakout-open",
+    "breakout-timer",
+    "breakout-broadcast",
+    "breakout-visit",
+    "breakout-help-clear",
+    "breakout-close",
+    "cue-dismiss",
+    "hands-by-talk",
+    "speaking-options",
+)
 LIMITS: dict[str, tuple[float, float]] = {
+    # A join opens a peer connection: a few at once (a client rejoins after a media
+    # failure), then one per 10 s on the same socket.
+    "join": (3, 0.1),
+    # Candidates on one socket, whatever the number of joins (a browser trickles 5-20).
+    "ice-candidate": (64, 1.0),
+    "leave": (3, 0.1),
     "chat": (5, 0.5),
     "raise-hand": (4, 0.2),
     "lower-hand": (4, 0.2),
@@ -45,7 +85,15 @@ LIMITS: dict[str, tuple[float, float]] = {
     "breakout-choose": (5, 0.5),
     "caption-text": (40, 20.0),
     "caption-consent": (5, 0.5),
-}
+    "share-stop": (5, 0.5),
+} | dict.fromkeys(MODERATION_EVENTS, MODERATION_LIMIT)
+
+# Per link (participant id), across all its sockets: connection attempts and knocks
+# draw on one bucket. A phone on a bad network reconnects (connect + join) ten times
+# in a row; a script looping connect-join-disconnect gets one cycle per 10 s after that.
+LINK_LIMIT = (20.0, 0.2)
+# Links remembered at once; the least recently seen is forgotten first.
+MAX_TRACKED_LINKS = 10_000
 
 
 class ConnectionLimits:
@@ -61,3 +109,35 @@ class ConnectionLimits:
         bucket = self._buckets.get(event)
         if bucket is not None:
             bucket.take(event)
+
+
+class LinkLimits:
+    """One bucket per link (participant id), bounded in number."""
+
+    def __init__(
+        self,
+        limit: tuple[float, float] = LINK_LIMIT,
+        max_links: int = MAX_TRACKED_LINKS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limit = limit
+        self._max_links = max_links
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def allow(self, link: str) -> bool:
+        """Spend one attempt of `link`; False when it has none left."""
+        bucket = self._buckets.pop(link, None)
+        if bucket is None:
+            bucket = TokenBucket(*self._limit, clock=self._clock)
+            while len(self._buckets) >= self._max_links:
+                del self._buckets[next(iter(self._buckets))]
+        self._buckets[link] = bucket  # most recently seen last
+        try:
+            bucket.take("join")
+        except RateLimited:
+            return False
+        return True
+
+    def __len__(self) -> int:
+        return len(self._buckets)

@@ -125,6 +125,19 @@ class PeerCircleServer:
         """Whether the process is alive."""
         return self._process is not None and self._process.poll() is None
 
+    def rss_bytes(self) -> int:
+        """The process's resident memory now (from /proc)."""
+        assert self._process is not None
+        status = Path(f"/proc/{self._process.pid}/status").read_text(encoding="ascii")
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(kib) * 1024
+
+    def log_text(self) -> str:
+        """Everything the process has logged so far."""
+        if not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
     def log_tail(self, lines: int = 80) -> str:
         """The last `lines` lines the process wrote to stdout and stderr."""
         if not self.log_path.exists():
