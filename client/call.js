@@ -27,6 +27,7 @@ const REFUSALS = /** @type {Record<string, string>} */ ({
   session_full: "This session is full.",
   session_locked: "The session is locked: nobody new can join right now.",
   removed: "You were removed from this session.",
+  link_revoked: "This join link was withdrawn. Ask your therapist for a new one.",
   protocol_unsupported: "Please reload the page.",
 });
 
@@ -37,6 +38,7 @@ const LEFT_REASONS = /** @type {Record<string, string>} */ ({
   timeout: "You were disconnected for too long.",
   removed: "You were removed from the session.",
   denied: "The therapist could not let you in.",
+  revoked: "Your join link was withdrawn.",
 });
 
 const token = new URLSearchParams(location.hash.slice(1)).get("t") ?? "";
@@ -182,6 +184,7 @@ function joinCall() {
     captionState.declined = Boolean(body.captionsDeclined);
     takeCaptionSettings(body.session);
     state.breakoutConsole = body.breakoutConsole ?? { planned: {}, help: [] };
+    state.captioners = body.captioners ?? [];
     // Tell the others what our lobby choices were.
     if (body.you.role !== "observer") conn.send("media-state", {
       mic: conn.sending.mic ? "live" : "off",
@@ -195,6 +198,7 @@ function joinCall() {
   on(conn, "track-unpublished", (body) => state.tracks.delete(body.id));
   on(conn, "remote-tracks", (tracks) => (state.remoteTracks = tracks));
   on(conn, "waiting-room", (body) => (state.waiting = body.waiting));
+  on(conn, "captioners", (body) => (state.captioners = body.captioners));
   on(conn, "session-settings", (body) => {
     state.locked = body.locked;
     state.chatEnabled = body.chatEnabled;

@@ -79,6 +79,24 @@ function renderConsole() {
       ),
     );
   }
+  // Captioner services hear the consenting speakers: the facilitators always know.
+  const services = $("captioner-list");
+  services.replaceChildren();
+  for (const c of state.captioners) {
+    services.append(
+      personRow(
+        c.id,
+        `Captions service connected: ${c.name}`,
+        button(
+          "Disconnect",
+          () => {
+            if (confirm(`Disconnect ${c.name} and revoke its link?`)) conn?.revokeLink(c.id);
+          },
+          "revoke-link",
+        ),
+      ),
+    );
+  }
   const hands = $("hand-list");
   hands.replaceChildren();
   for (const id of state.hands) {

@@ -10,6 +10,7 @@ export const PROTOCOL_VERSION = 1;
  *   connection: "connected" | "reconnecting", room: string, visiting: boolean}} Participant
  */
 /** @typedef {{id: string, participant: string, kind: "audio" | "video", source: string}} Track */
+/** @typedef {{id: string, name: string, since: number}} Captioner */
 /**
  * @typedef {{protocol: number, you: {id: string, name: string, role: string},
  *   session: {id: string, title: string, locked: boolean, chatEnabled: boolean,
@@ -18,7 +19,7 @@ export const PROTOCOL_VERSION = 1;
  *   participants: Participant[], tracks: Track[], iceServers: RTCIceServer[],
  *   hand: boolean, hands?: string[], waiting?: Participant[], mayShare: boolean,
  *   shareRequests?: {id: string, name: string}[], breakouts: Breakouts,
- *   breakoutConsole?: BreakoutConsole}} Welcome
+ *   breakoutConsole?: BreakoutConsole, captioners?: Captioner[]}} Welcome
  */
 /** @typedef {{id: string, name: string, leader: string | null}} Room */
 /**
@@ -43,13 +44,14 @@ export const PROTOCOL_VERSION = 1;
  */
 
 /**
- * What a join token says about its holder, read without verifying (the server verifies).
+ * What a join token (a JWT) says about its holder, read without verifying (the server
+ * verifies).
  * @param {string} token
  * @returns {{name: string, role: string} | null}
  */
 export function readToken(token) {
   try {
-    const payload = token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/");
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
     const json = new TextDecoder().decode(
       Uint8Array.from(atob(payload), (c) => c.charCodeAt(0)),
     );
@@ -190,6 +192,7 @@ export class CallConnection extends EventTarget {
       "captions-status",
       "caption-consent",
       "media-quality",
+      "captioners",
     ]) {
       socket.on(name, (/** @type {unknown} */ body) => this.emit(name, body));
     }
@@ -341,6 +344,8 @@ export class CallConnection extends EventTarget {
   stopCamera(participant) { this.send("stop-camera", { participant }); }
   /** @param {string} participant */
   remove(participant) { this.send("remove", { participant }); }
+  /** @param {string} participant any link the session knows, used or not */
+  revokeLink(participant) { this.send("revoke-link", { participant }); }
   endSession() { this.send("end-session", {}); }
   raiseHand() { this.send("raise-hand", {}); }
   /** @param {string} [participant] someone else's hand (facilitators) */

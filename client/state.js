@@ -34,6 +34,9 @@ export const state = {
   clockSkew: 0,
   /** @type {import("./protocol.js").BreakoutConsole} */
   breakoutConsole: { planned: {}, help: [] },
+  // Captioner services connected to the session (facilitators are told).
+  /** @type {import("./protocol.js").Captioner[]} */
+  captioners: [],
 };
 
 /** The room this page is in ("main" or a breakout room's id). */

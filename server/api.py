@@ -13,8 +13,8 @@ from aiohttp import web
 
 from .config import Settings
 from .domain.audit import verify_chain
-from .domain.errors import NotFound
-from .domain.model import MAIN_ROOM
+from .domain.errors import NotFound, NotPermitted, UserError
+from .domain.model import MAIN_ROOM, LinkView
 from .domain.roles import Role
 from .domain.session import Session
 from .domain.speaking import SpeakingLedger, SpeakingSettings
@@ -23,7 +23,13 @@ from .limits import MAX_BODY_BYTES, MAX_LINK_TTL_S, MAX_TITLE_LENGTH
 from .openapi import OPENAPI
 from .speaking_report import load_ledger, report_csv, report_json, talk_chart_svg
 from .store import SessionStore
-from .tokens import JoinGrant, TokenSigner, clean_display_name, new_participant_id
+from .tokens import (
+    JoinGrant,
+    TokenSigner,
+    clean_display_name,
+    new_link_id,
+    new_participant_id,
+)
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -71,6 +77,9 @@ def session_state(session: Session) -> dict[str, Any]:
         ],
         "tracks": [t.to_wire() for t in session.tracks()],
         "presenting_s": session.presenting_time(),
+        # Links minted here (never their tokens), used or not, and revoked ones.
+        "links": [link.to_wire() for link in session.links()],
+        "captioners": [c.to_wire() for c in session.captioners()],
     }
 
 
@@ -106,6 +115,9 @@ class AdminApi:
             web.get("/api/sessions", guard(self.list_sessions)),
             web.get("/api/sessions/{session_id}", guard(self.get_session)),
             web.post("/api/sessions/{session_id}/links", guard(self.create_link)),
+            web.delete(
+                "/api/sessions/{session_id}/links/{participant_id}", guard(self.revoke_link)
+            ),
             web.post("/api/sessions/{session_id}/end", guard(self.end_session)),
             web.get("/api/sessions/{session_id}/audit", guard(self.audit)),
             web.get("/api/sessions/{session_id}/report", guard(self.report)),
@@ -165,8 +177,38 @@ class AdminApi:
         if host.session.ended:
             return _error(409, "session_ended", "the session has ended")
         body = await _body(request)
-        link = mint_link(self._settings, self._signer, host.session.id, body)
-        return web.json_response(link, status=201)
+        grant = link_grant(self._settings, host.session.id, body)
+        view = LinkView(
+            grant.link_id,
+            grant.participant_id,
+            grant.name,
+            grant.role,
+            grant.pre_admitted,
+            grant.issued_at,
+            grant.expires_at,
+        )
+        try:
+            # Remembered (and audited) before the token exists: a link the session
+            # cannot list is a link nobody could revoke.
+            await host.run(lambda s, now: s.record_link(view, now))
+        except UserError as exc:
+            code = "session_ended" if host.session.ended else "too_many_links"
+            return _error(409, code, str(exc))
+        return web.json_response(link_body(self._settings, self._signer, grant), status=201)
+
+    async def revoke_link(self, request: web.Request) -> web.Response:
+        """DELETE /api/sessions/{id}/links/{participant_id}: every link naming this
+        participant stops working; a connected holder is disconnected."""
+        host = await self._registry.get(request.match_info["session_id"])
+        pid = request.match_info["participant_id"]
+        if not 1 <= len(pid) <= 64:
+            raise ValueError("participant_id: must be 1-64 characters")
+        try:
+            await host.run(lambda s, now: s.revoke_link(None, pid, now))
+        except (UserError, NotPermitted) as exc:
+            code = "session_ended" if host.session.ended else "too_many_revoked"
+            return _error(409, code, str(exc))
+        return web.json_response(session_state(host.session))
 
     async def end_session(self, request: web.Request) -> web.Response:
         """POST /api/sessions/{id}/end"""
@@ -226,7 +268,13 @@ class AdminApi:
 def mint_link(
     settings: Settings, signer: TokenSigner, session_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """A join link for one person: token, URL, participant id, expiry."""
+    """A join link for one person: token, URL, participant id, expiry (not recorded in
+    the session: the admin API records it first, see `AdminApi.create_link`)."""
+    return link_body(settings, signer, link_grant(settings, session_id, body))
+
+
+def link_grant(settings: Settings, session_id: str, body: dict[str, Any]) -> JoinGrant:
+    """The grant of a new link from an admin API body (ValueError if it is bad)."""
     name = clean_display_name(body.get("name"))
     role = Role(body.get("role", "patient"))
     ttl = body.get("ttl_s", settings.token_ttl_s)
@@ -236,15 +284,21 @@ def mint_link(
     if not isinstance(admitted, bool):
         raise ValueError("admitted: must be true or false")
     now = time.time()
-    grant = JoinGrant(session_id, new_participant_id(), name, role, now + ttl, admitted, now)
+    pid = new_participant_id()
+    return JoinGrant(session_id, pid, name, role, now + ttl, admitted, now, new_link_id())
+
+
+def link_body(settings: Settings, signer: TokenSigner, grant: JoinGrant) -> dict[str, Any]:
+    """The admin API's answer for a new link: its token and URL."""
     token = signer.mint(grant)
     return {
         "participant_id": grant.participant_id,
-        "role": role.value,
-        "name": name,
+        "link_id": grant.link_id,
+        "role": grant.role.value,
+        "name": grant.name,
         "token": token,
         # The token rides in the fragment, which browsers never send to a server.
-        "admitted": admitted,
+        "admitted": grant.pre_admitted,
         "url": f"{settings.base_url}/join#t={token}",
         "expires_at": int(grant.expires_at),
     }

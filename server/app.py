@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import socketio
 from aiohttp import web
 
 from media.server import MediaServer
@@ -25,6 +24,7 @@ from .host import EventListener, SessionRegistry
 from .http_security import origin_policy, security_headers
 from .metrics import NodeFigures, metrics_registry, metrics_route
 from .signaling import Signaling
+from .socket_guard import GuardedServer, quiet_library_logger
 from .speaking import SpeakingService
 from .speaking_wire import speaking_settings
 from .store import SessionStore
@@ -71,8 +71,8 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         settings.offer_loopback_candidates,
         drop_video_every=settings.fault_drop_video_every,
     )
-    signer = TokenSigner(settings.token_secret)
-    sio = socketio.AsyncServer(
+    signer = TokenSigner(settings.token_secret, settings.token_audience)
+    sio = GuardedServer(
         async_mode="aiohttp",
         max_http_buffer_size=MAX_MESSAGE_BYTES,
         # The page's own origin, PEERCIRCLE_PUBLIC_URL's and PEERCIRCLE_ALLOWED_ORIGINS.
@@ -80,8 +80,10 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         # A call must notice a dead link within seconds, not socket.io's default 45 s.
         ping_interval=settings.ping_interval_s,
         ping_timeout=settings.ping_timeout_s,
-        logger=False,
-        engineio_logger=False,
+        # The libraries' own loggers, quiet below WARNING (they log every event at INFO)
+        # and logged once through the root handlers (not twice, as their defaults do).
+        logger=quiet_library_logger("socketio.server"),
+        engineio_logger=quiet_library_logger("engineio.server"),
     )
 
     async def emit(event: str, body: dict[str, Any], to: str) -> None:

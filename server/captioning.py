@@ -24,7 +24,7 @@ from .captions.model import AudioFrame, CaptionEvent, EngineState, EngineStatus
 from .captions.pipeline import CaptionPipeline
 from .captions.settings import CaptionSettings
 from .domain.errors import NotPermitted
-from .domain.events import CaptionsChanged, Event, ParticipantLeft, SessionEnded
+from .domain.events import CaptionerLeft, CaptionsChanged, Event, ParticipantLeft, SessionEnded
 from .domain.session import Session
 from .store import SessionStore
 
@@ -81,6 +81,8 @@ class CaptionService:
         self._retired: dict[str, float] = {}
         self._captioners: dict[str, AudioSender] = {}
         self._captioner_sids: dict[str, str] = {}
+        # sid -> the captioner link's participant id, to detach a revoked one at once.
+        self._captioner_pids: dict[str, str] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
         self._idle: asyncio.Task[None] | None = None
         # Sessions whose engine could not be built: not retried until switched again.
@@ -96,6 +98,12 @@ class CaptionService:
                 state = self._sessions.get(session.id)
                 if state is not None:
                     state.pipeline.leave(event.participant_id)
+            elif isinstance(event, CaptionerLeft):
+                # Revoked (or gone): nothing more is sent to it and its queue is dropped,
+                # before its socket has even closed.
+                for sid, pid in list(self._captioner_pids.items()):
+                    if pid == event.participant_id:
+                        self.detach_captioner(session.id, sid)
         ended = any(isinstance(e, SessionEnded) for e in events)
         if any(isinstance(e, CaptionsChanged) for e in events):
             self._failed.discard(session.id)  # switched again: try the engine again
@@ -230,11 +238,14 @@ class CaptionService:
 
     # -- an external captioner ---------------------------------------------------------
 
-    def attach_captioner(self, session_id: str, sid: str, send: AudioSender) -> None:
+    def attach_captioner(
+        self, session_id: str, sid: str, send: AudioSender, participant_id: str = ""
+    ) -> None:
         """A captioner service connected for this session (a newer connection of a
         captioner replaces an older one)."""
         self._captioners[session_id] = send
         self._captioner_sids[session_id] = sid
+        self._captioner_pids[sid] = participant_id
         state = self._sessions.get(session_id)
         if state is not None and isinstance(state.engine, ExternalCaptionEngine):
             state.engine.attach(send)
@@ -242,6 +253,7 @@ class CaptionService:
     def detach_captioner(self, session_id: str, sid: str) -> None:
         """The captioner's connection `sid` went away; audio for it is dropped until one
         comes back. A late disconnect of a replaced connection changes nothing."""
+        self._captioner_pids.pop(sid, None)
         if self._captioner_sids.get(session_id) != sid:
             return
         self._captioner_sids.pop(session_id, None)

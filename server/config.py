@@ -22,6 +22,8 @@ class Settings:
     public_url: str = ""
     admin_key: str = ""
     token_secret: str = ""
+    # Join tokens' `aud` claim: the deployment they admit to (docs/API.md).
+    token_audience: str = "peercircle"
     token_ttl_s: int = 12 * 3600
     store: str = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -113,6 +115,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("PUBLIC_URL", str),
         ("ADMIN_KEY", str),
         ("TOKEN_SECRET", str),
+        ("TOKEN_AUDIENCE", str),
         ("STORE", str),
         ("REDIS_URL", str),
         ("LOG_LEVEL", str),

@@ -91,6 +91,10 @@ class ConnectionRegistry:
         sid = self._current.pop(participant_id, None)
         return self._by_sid.get(sid) if sid is not None else None
 
+    def of_participant(self, participant_id: str) -> list[Connection]:
+        """Every socket bound to this participant's grant (current or not)."""
+        return [c for c in self._by_sid.values() if c.participant_id == participant_id]
+
     def in_session(self, session_id: str) -> list[Connection]:
         """Every socket of a session (joined or not)."""
         return [c for c in self._by_sid.values() if c.session_id == session_id]

@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 
-from .domain.audit import GENESIS, audit_entry, chain_record
+from .domain.audit import GENESIS, KnockCoalescer, audit_entry, chain_record
 from .domain.errors import NotFound
 from .domain.events import Event
 from .domain.session import Session
@@ -43,6 +43,7 @@ class SessionHost:
         self._deadline: tuple[float, asyncio.TimerHandle] | None = None
         # (seq, hash) of the last audit record; read from the store on first use.
         self._audit_head: tuple[int, str] | None = None
+        self._knocks = KnockCoalescer()
 
     async def run(self, command: Command) -> list[Event]:
         """Apply `command` to the session; store it and tell the listeners."""
@@ -84,7 +85,11 @@ class SessionHost:
 
     async def _audit(self, events: list[Event], now: float) -> None:
         """Append one chained record per audited event."""
-        entries = [e for e in map(audit_entry, events) if e is not None]
+        entries = [
+            kept
+            for entry in map(audit_entry, events)
+            if entry is not None and (kept := self._knocks.filter(entry, now)) is not None
+        ]
         if not entries:
             return
         if self._audit_head is None:

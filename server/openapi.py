@@ -40,6 +40,18 @@ def _op(
 
 _SESSION_ID = [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
+_REVOKE_LINK = _op(
+    "Revoke every link naming this participant id, used or not (minted here or by another "
+    "system; a captioner's too): it admits nobody any more and a connected holder is "
+    "disconnected",
+    200,
+    _SESSION,
+)
+_REVOKE_LINK["responses"]["409"] = {
+    "description": "the session has ended, or already has 500 revoked links",
+    "content": {"application/json": {"schema": _ERROR}},
+}
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "PeerCircle admin API", "version": "1"},
@@ -65,6 +77,39 @@ OPENAPI: dict[str, Any] = {
                     "participants": {"type": "array", "items": {"type": "object"}},
                     "rooms": {"type": "array", "items": {"type": "object"}},
                     "tracks": {"type": "array", "items": {"type": "object"}},
+                    "links": {
+                        "type": "array",
+                        "description": "links minted for the session, used or not, and "
+                        "revoked ones (never their tokens); expired ones are forgotten",
+                        "items": {"$ref": "#/components/schemas/LinkRecord"},
+                    },
+                    "captioners": {
+                        "type": "array",
+                        "description": "captioner services connected now",
+                        "items": {"$ref": "#/components/schemas/Captioner"},
+                    },
+                },
+            },
+            "LinkRecord": {
+                "type": "object",
+                "properties": {
+                    "link_id": {"type": "string", "description": "the token's jti"},
+                    "participant_id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "role": {"type": "string", "enum": [r.value for r in Role]},
+                    "admitted": {"type": "boolean"},
+                    "minted_at": {"type": "number"},
+                    "expires_at": {"type": "integer"},
+                    "used": {"type": "boolean"},
+                    "revoked": {"type": "boolean"},
+                },
+            },
+            "Captioner": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "description": "its link's participant id"},
+                    "name": {"type": "string"},
+                    "since": {"type": "number"},
                 },
             },
             "SpeakingReport": {
@@ -83,9 +128,11 @@ OPENAPI: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     "participant_id": {"type": "string"},
+                    "link_id": {"type": "string", "description": "the token's jti"},
                     "role": {"type": "string"},
                     "name": {"type": "string"},
-                    "token": {"type": "string"},
+                    "admitted": {"type": "boolean"},
+                    "token": {"type": "string", "description": "an HS256 JWT (docs/API.md)"},
                     "url": {"type": "string"},
                     "expires_at": {"type": "integer"},
                 },
@@ -133,6 +180,18 @@ OPENAPI: dict[str, Any] = {
                     },
                 },
             ),
+        },
+        "/api/sessions/{session_id}/links/{participant_id}": {
+            "parameters": [
+                *_SESSION_ID,
+                {
+                    "name": "participant_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 64},
+                },
+            ],
+            "delete": _REVOKE_LINK,
         },
         "/api/sessions/{session_id}/end": {
             "parameters": _SESSION_ID,

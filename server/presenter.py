@@ -19,12 +19,15 @@ from .domain.events import (
     BreakRequested,
     CameraStopped,
     CaptionConsentChanged,
+    CaptionerConnected,
+    CaptionerLeft,
     CaptionsChanged,
     ChatPosted,
     ChatSettingChanged,
     Event,
     HandsChanged,
     HelpRequested,
+    LinkRevoked,
     LockChanged,
     Muted,
     ParticipantAdmitted,
@@ -43,6 +46,7 @@ from .domain.events import (
     TrackUnpublished,
     UnmuteRequested,
 )
+from .domain.model import MAIN_ROOM
 from .domain.session import Session
 
 EnterCall = Callable[[Connection, Session], Awaitable[None]]
@@ -93,6 +97,11 @@ def breakout_console(session: Session) -> dict[str, Any]:
 def waiting_room(session: Session) -> dict[str, Any]:
     """The protocol's `waiting-room` body (facilitators only)."""
     return {"waiting": [p.to_wire() for p in session.waiting()]}
+
+
+def captioners(session: Session) -> dict[str, Any]:
+    """The protocol's `captioners` body: captioner services connected (facilitators)."""
+    return {"captioners": [c.to_wire() for c in session.captioners()]}
 
 
 def share_requests(session: Session) -> dict[str, Any]:
@@ -236,6 +245,24 @@ class Presenter:
                     for conn in self._connections.in_session(session.id):
                         await self._emit("session-ended", {}, conn.sid)
                         self.background(self._sio.disconnect(conn.sid))
+                    # Whatever socket is still in a room of the session hears no more.
+                    rooms = [MAIN_ROOM, *session.breakouts.rooms]
+                    for channel in (room, staff, *(room_channel(session.id, r) for r in rooms)):
+                        await self._sio.close_room(channel)
+                case CaptionerConnected():
+                    await self._emit("captioners", captioners(session), staff)
+                case CaptionerLeft(participant_id=pid, reason=reason, by=by):
+                    await self._emit("captioners", captioners(session), staff)
+                    if reason != "left":
+                        await self._close_sockets(pid, reason, by.name if by else None)
+                case LinkRevoked(participant_id=pid, by=by):
+                    # A holder in the session was released by the events before this one;
+                    # what is left is a socket that connected and never joined.
+                    if not any(
+                        isinstance(e, ParticipantLeft | CaptionerLeft) and e.participant_id == pid
+                        for e in events
+                    ):
+                        await self._close_sockets(pid, "revoked", by.name if by else None)
         if waiting_changed:
             await self._emit("waiting-room", waiting_room(session), staff)
         if breakouts_changed:
@@ -252,22 +279,35 @@ class Presenter:
     async def _release(self, pid: str, reason: str, by: str | None, room: str, staff: str) -> None:
         """The participant is out of the session: their socket is done (but not on a
         plain leave, which the leave handler closes itself)."""
-        conn = self._connections.release(pid)
-        if conn is None:
-            return
-        conn.in_call = False
-        await self._sio.leave_room(conn.sid, room)
-        await self._sio.leave_room(conn.sid, staff)
-        for channel in self._sio.rooms(conn.sid):
-            if channel.startswith(f"{room}:room:"):
-                await self._sio.leave_room(conn.sid, channel)
+        current = self._connections.release(pid)
+        # Every socket of theirs leaves every room of the session, so nothing more
+        # reaches it; all but a plain leave's own socket are closed here.
+        others = [c for c in self._connections.of_participant(pid) if c is not current]
+        for conn in ([current] if current is not None else []) + others:
+            conn.in_call = False
+            await self._sio.leave_room(conn.sid, room)
+            await self._sio.leave_room(conn.sid, staff)
+            for channel in self._sio.rooms(conn.sid):
+                if channel.startswith(f"{room}:room:"):
+                    await self._sio.leave_room(conn.sid, channel)
         if reason in ("left", "ended"):
             return
         body: dict[str, Any] = {"reason": reason}
         if by is not None:
             body["by"] = by
-        await self._emit("session-left", body, conn.sid)
-        self.background(self._sio.disconnect(conn.sid))
+        for conn in ([current] if current is not None else []) + others:
+            await self._emit("session-left", body, conn.sid)
+            self.background(self._sio.disconnect(conn.sid))
+
+    async def _close_sockets(self, pid: str, reason: str, by: str | None) -> None:
+        """Every socket bound to this participant's link gets `session-left` and is
+        closed (a captioner's sockets, or ones that never joined, are in no room)."""
+        body: dict[str, Any] = {"reason": reason}
+        if by is not None:
+            body["by"] = by
+        for conn in self._connections.of_participant(pid):
+            await self._emit("session-left", body, conn.sid)
+            self.background(self._sio.disconnect(conn.sid))
 
     async def _to(self, participant_id: str, event: str, body: dict[str, Any]) -> None:
         conn = self._connections.current(participant_id)

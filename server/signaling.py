@@ -7,7 +7,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import socketio
 
@@ -29,6 +29,7 @@ from .domain.errors import (
     RateLimited,
     UserError,
 )
+from .domain.events import Event
 from .domain.model import Presence
 from .domain.roles import Action, Role, may
 from .domain.session import ENTRY_REFUSALS, Session
@@ -37,13 +38,17 @@ from .presenter import (
     Presenter,
     breakout_console,
     breakouts,
+    captioners,
     session_settings,
     share_requests,
     waiting_room,
 )
+from .ratelimit import LinkLimits
+from .signaling_links import LinkHandlers
 from .signaling_moderation import ModerationHandlers
 from .signaling_rooms import BreakoutHandlers
 from .signaling_speaking import SpeakingHandlers
+from .socket_guard import LogBudget
 from .speaking import SpeakingService
 from .tokens import JoinGrant, TokenRefused, TokenSigner
 from .wire import (
@@ -69,7 +74,7 @@ WAITING_ROOM_EVENTS = frozenset({"join", "leave"})
 CAPTIONER_EVENTS = frozenset({"caption-text"})
 
 
-class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers):
+class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers, LinkHandlers):
     """The socket.io side of PeerCircle (breakout-room handlers in `signaling_rooms`)."""
 
     def __init__(
@@ -93,15 +98,23 @@ class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers):
         self.presenter = Presenter(sio, self.connections, self._enter_call)
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
+        # Knocks and connection attempts per link (participant id), across sockets.
+        self.link_limits = LinkLimits()
+        self._log = LogBudget(log)
+        # Unknown, reserved and malformed events never get here: the GuardedServer
+        # (server/socket_guard.py) answers them before python-socketio dispatches.
         for event, handler in _HANDLERS.items():
             sio.on(event, self._dispatch(event, handler))
-        sio.on("*", self._on_unknown)
 
     # -- connection life -------------------------------------------------------
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         auth = auth if isinstance(auth, dict) else {}
         try:
+            if self.connections.get(sid) is not None:
+                # Identity is bound once per socket (the guard refuses a `connect` event;
+                # this holds even if a library upgrade let one through).
+                raise TokenRefused("not_permitted", "this socket is already connected")
             if auth.get("protocol", PROTOCOL_VERSION) != PROTOCOL_VERSION:
                 raise TokenRefused(
                     "protocol_unsupported", f"this server speaks protocol {PROTOCOL_VERSION}"
@@ -115,37 +128,93 @@ class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers):
             if refusal is not None:
                 raise TokenRefused(refusal, ENTRY_REFUSALS[refusal])
             if grant.role is Role.CAPTIONER:
-                self._attach_captioner(sid, grant)
+                await self._attach_captioner(sid, grant)
                 return
             if not may(grant.role, Action.JOIN):
                 raise TokenRefused("not_permitted", "this token cannot join the call")
             others = [p for p in host.session.participants() if p.id != grant.participant_id]
             if len(others) >= self._settings.max_participants:
                 raise TokenRefused("session_full", "this session is full")
+            if not self.link_limits.allow(grant.participant_id):
+                raise TokenRefused("rate_limited", "too many attempts with this link; wait")
         except TokenRefused as refused:
-            log.info("connection refused: %s", refused.code)
-            raise socketio.exceptions.ConnectionRefusedError(
-                refused.message, {"code": refused.code, "message": refused.message}
-            ) from None
+            self._refuse_connection(refused)
+        except Exception as exc:
+            # Whatever a token or payload did, the client gets a clean refusal and the
+            # log one line (no traceback a stranger can fill the disk with).
+            self._log.warn("connect failed: %s", type(exc).__name__)
+            self._refuse_connection(
+                TokenRefused("internal", "the server could not check this link; try again")
+            )
         self.connections.add(Connection(sid, grant))
 
-    def _attach_captioner(self, sid: str, grant: JoinGrant) -> None:
+    def _refuse_connection(self, refused: TokenRefused) -> NoReturn:
+        self._log.info("connection refused: %s", refused.code)
+        raise socketio.exceptions.ConnectionRefusedError(
+            refused.message, {"code": refused.code, "message": refused.message}
+        ) from None
+
+    async def _attach_captioner(self, sid: str, grant: JoinGrant) -> None:
         """A captioning service: it never joins the call; it gets the audio of the
-        session's consenting speakers and sends caption text back."""
+        session's consenting speakers and sends caption text back. The session lists
+        it (facilitators are told) and can revoke its link.
+
+        One socket per captioner link: a newer connection replaces the older one, which
+        gets `session-left` (`replaced`) and is closed. Replaced rather than refused: a
+        service whose network blinked reconnects at once, while its old socket can
+        look alive here for up to a ping timeout; refusing would keep captions off
+        until then, and whoever holds the token could take over either way."""
+        host = await self._registry.get(grant.session_id)
+        pid, session_id = grant.participant_id, grant.session_id
+        try:
+            await host.run(lambda s, now: s.connect_captioner(pid, grant.name, grant.role, now))
+        except NotPermitted as exc:
+            code = host.session.entry_refusal(pid) or "not_permitted"
+            raise TokenRefused(code, exc.message) from None
+        older = self.connections.of_participant(pid)
         conn = Connection(sid, grant)
         self.connections.add(conn)
 
         async def send(message: dict[str, object]) -> None:
+            # The session decides at the moment of sending: a captioner whose link was
+            # revoked, or a replaced socket, hears nothing more, whatever was queued.
+            session = self._registry.loaded_session(session_id)
+            if session is None or not session.captioner_connected(pid):
+                return
+            if self.connections.get(sid) is not conn:
+                return
             await self._sio.emit("caption-audio", message, to=sid)
 
-        self.captions.attach_captioner(grant.session_id, sid, send)
-        log.info("captioner connected for session %s", grant.session_id)
+        self.captions.attach_captioner(session_id, sid, send, pid)
+        for old in older:
+            self.connections.remove(old.sid)
+            self.captions.detach_captioner(session_id, old.sid)
+            await self._sio.emit("session-left", {"reason": "replaced"}, to=old.sid)
+            self.presenter.background(self._sio.disconnect(old.sid))
+        log.info("captioner connected for session %s", session_id)
+
+    async def _detach_captioner(self, conn: Connection) -> None:
+        """The captioner's socket closed: the session no longer lists it, unless a
+        newer socket of the same link is connected by now."""
+        host = await self._registry.get(conn.session_id)
+        pid = conn.participant_id
+
+        def gone(s: Session, now: float) -> list[Event]:
+            return [] if self.connections.of_participant(pid) else s.disconnect_captioner(pid)
+
+        await host.run(gone)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        if self._sio.manager.is_connected(sid, "/"):
+            # Not a real disconnect (python-socketio marks a leaving socket first): an
+            # event named `disconnect` that got past the guard. Never drop anyone on it.
+            return
         conn = self.connections.get(sid)
         if conn is not None and conn.grant.role is Role.CAPTIONER:
             self.connections.remove(sid)
             self.captions.detach_captioner(conn.session_id, sid)
+            # Not from here: this may run inside an emit under the host's lock.
+            self.presenter.background(self._detach_captioner(conn))
             return
         current = conn is not None and self.connections.is_current(conn)
         self.connections.remove(sid)
@@ -209,9 +278,6 @@ class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers):
 
         return run
 
-    async def _on_unknown(self, event: str, sid: str, data: Any = None) -> None:
-        await self._error(sid, "unknown_event", f"unknown event {event[:64]!r}", event[:64])
-
     async def _error(self, sid: str, code: str, message: str, event: str) -> None:
         await self._sio.emit("error", {"code": code, "message": message, "event": event}, to=sid)
 
@@ -235,6 +301,8 @@ class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers):
             )
             if wanted and may(grant.role, action)
         ]
+        if not self.link_limits.allow(grant.participant_id):
+            raise RateLimited("too many knocks with this link; wait a little")
         replaced = self.connections.make_current(conn)
         if replaced is not None:
             await self._replace(replaced)
@@ -243,13 +311,19 @@ class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers):
         host = await self._host(conn)
         pid = grant.participant_id
         declined = request.captions_declined
-        await host.run(
+        events = await host.run(
             lambda s, now: s.join(
                 pid, grant.name, grant.role, now, grant.pre_admitted, declines_captions=declined
             )
         )
-        if host.session.participant(pid).presence is Presence.PRESENT:
+        presence = host.session.participant(pid).presence
+        if presence is Presence.PRESENT:
             await self._enter_call(conn, host.session)
+        elif presence is Presence.WAITING and not events:
+            # A repeated knock changes nothing (no audit record, no push to the
+            # facilitators); only this socket hears that it is waiting.
+            body = {"session": {"title": host.session.title}}
+            await self._sio.emit("waiting", body, to=conn.sid)
 
     async def leave(self, conn: Connection, data: Any) -> None:
         """`leave`: go now, without a grace period."""
@@ -392,6 +466,7 @@ class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers):
             body.update(waiting_room(session))
             body["shareRequests"] = share_requests(session)["pending"]
             body["breakoutConsole"] = breakout_console(session)
+            body["captioners"] = captioners(session)["captioners"]
         return body
 
     def send_offer(self, participant_id: str, offer: dict[str, object]) -> None:
@@ -465,4 +540,8 @@ _HANDLERS: dict[str, Handler] = {
     "cue-dismiss": Signaling.cue_dismiss,
     "hands-by-talk": Signaling.hands_by_talk,
     "speaking-options": Signaling.speaking_options,
+    "revoke-link": Signaling.revoke_link,
 }
+
+# Every event a client may send (the socket guard refuses all others).
+CLIENT_EVENTS = frozenset(_HANDLERS)

@@ -14,9 +14,13 @@ from .events import (
     BreakoutsOpened,
     CameraStopped,
     CaptionConsentChanged,
+    CaptionerConnected,
+    CaptionerLeft,
     CaptionsChanged,
     ChatSettingChanged,
     Event,
+    LinkMinted,
+    LinkRevoked,
     LockChanged,
     Muted,
     ParticipantAdmitted,
@@ -91,7 +95,58 @@ def audit_entry(event: Event) -> AuditEntry | None:
             return AuditEntry("captions-declined" if declined else "captions-accepted", pid, pid)
         case BreakoutsClosed(reason=reason, by=by):
             return AuditEntry("breakouts-close", by.id if by else None, None, reason)
+        case LinkMinted(link=link):
+            return AuditEntry("link-mint", None, link.participant_id, link.role.value)
+        case LinkRevoked(participant_id=pid, by=by):
+            return AuditEntry("link-revoke", by.id if by else None, pid)
+        case CaptionerConnected(captioner=c):
+            return AuditEntry("captioner-connect", c.id, c.id)
+        case CaptionerLeft(participant_id=pid, reason=reason, by=by):
+            return AuditEntry("captioner-leave", by.id if by else pid, pid, reason)
     return None
+
+
+# A knock repeated within this many seconds of the last recorded one is counted, not
+# recorded again (a link looping connect-join-disconnect must not fill the log).
+KNOCK_COALESCE_S = 600.0
+
+
+class KnockCoalescer:
+    """Coalesces repeated knocks of one link: the first knock of a stay in the waiting
+    room is recorded; repeats within KNOCK_COALESCE_S (and their departures from the
+    waiting room) are counted and the count rides on the next knock recorded."""
+
+    def __init__(self, window_s: float = KNOCK_COALESCE_S) -> None:
+        self._window_s = window_s
+        # target -> (time of the last recorded knock, repeats counted since then)
+        self._last: dict[str, tuple[float, int]] = {}
+        # targets whose current stay in the waiting room was not recorded
+        self._unrecorded_stay: set[str] = set()
+
+    def filter(self, entry: AuditEntry, now: float) -> AuditEntry | None:
+        """The entry to record (perhaps with a repeat count), or None to skip it."""
+        target = entry.target
+        if target is None:
+            return entry
+        if entry.action == "wait":
+            last = self._last.get(target)
+            if last is not None and now - last[0] < self._window_s:
+                self._last[target] = (last[0], last[1] + 1)
+                self._unrecorded_stay.add(target)
+                return None
+            self._unrecorded_stay.discard(target)
+            self._last[target] = (now, 0)
+            if last is not None and last[1]:
+                detail = f"{entry.detail}; {last[1]} repeated knocks before this one"
+                return AuditEntry(entry.action, entry.actor, target, detail.lstrip("; "))
+            return entry
+        if entry.action == "leave" and target in self._unrecorded_stay:
+            self._unrecorded_stay.discard(target)
+            return None  # the departure of a knock that was not recorded
+        if entry.action in ("join", "admit", "deny"):
+            self._last.pop(target, None)
+            self._unrecorded_stay.discard(target)
+        return entry
 
 
 def chain_record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import ParticipantView, TrackView
+from .model import CaptionerView, LinkView, ParticipantView, TrackView
 
 
 @dataclass(frozen=True)
@@ -270,6 +270,38 @@ class SpeakingOptionsChanged:
     by: Actor
 
 
+@dataclass(frozen=True)
+class LinkMinted:
+    """A join link was minted for the session (the admin API)."""
+
+    link: LinkView
+
+
+@dataclass(frozen=True)
+class LinkRevoked:
+    """Every link naming this participant id stops working (by a facilitator, or the
+    admin API with no actor); its holder, if connected, is disconnected."""
+
+    participant_id: str
+    by: Actor | None = None
+
+
+@dataclass(frozen=True)
+class CaptionerConnected:
+    """A captioner service connected: it hears the session's consenting speakers."""
+
+    captioner: CaptionerView
+
+
+@dataclass(frozen=True)
+class CaptionerLeft:
+    """A captioner service is gone (reason: left, revoked); it hears nothing more."""
+
+    participant_id: str
+    reason: str
+    by: Actor | None = None
+
+
 Event = (
     ParticipantJoined
     | ParticipantWaiting
@@ -302,4 +334,8 @@ Event = (
     | CaptionsChanged
     | CaptionConsentChanged
     | SpeakingOptionsChanged
+    | LinkMinted
+    | LinkRevoked
+    | CaptionerConnected
+    | CaptionerLeft
 )

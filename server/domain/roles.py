@@ -33,6 +33,7 @@ class Action(StrEnum):
     ASK_UNMUTE = "ask someone to unmute"
     STOP_CAMERA = "turn someone's camera off"
     REMOVE = "remove someone"
+    REVOKE_LINK = "revoke a join link, used or not"
     END_SESSION = "end the session"
     SET_CHAT = "turn group chat on or off"
     CHAT = "chat with the group"
@@ -72,6 +73,7 @@ _MODERATION = frozenset(
         Action.ASK_UNMUTE,
         Action.STOP_CAMERA,
         Action.REMOVE,
+        Action.REVOKE_LINK,
         Action.SET_CHAT,
         Action.LOWER_OTHERS_HAND,
         Action.SEE_HANDS,

@@ -27,7 +27,8 @@ from .events import (
     TrackPublished,
     UnmuteRequested,
 )
-from .model import Presence, Source, TrackView
+from .links import JoinLinks
+from .model import LinkView, Presence, Source, TrackView
 from .participant import Participant
 from .roles import FACILITATORS, Action, Role, may, require
 from .sharing import ScreenSharing
@@ -39,9 +40,10 @@ MEDIA_STATES = ("live", "off")
 CHAT_TARGETS = ("room", "facilitators")
 
 
-class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions):
+class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions, JoinLinks):
     """One group session: arriving and leaving, the waiting room, moderation, chat and
-    tracks here; screen sharing and breakout rooms in their own modules."""
+    tracks here; screen sharing, breakout rooms, links and captioner services in their
+    own modules."""
 
     # -- arriving and leaving --------------------------------------------------
 
@@ -62,6 +64,7 @@ class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions):
         if refusal is not None:
             raise NotPermitted(ENTRY_REFUSALS[refusal])
         require(role, Action.JOIN)
+        self._note_link_used(participant_id, now)
         if declines_captions is True:
             self._caption_declined.add(participant_id)
         elif declines_captions is False:
@@ -72,8 +75,8 @@ class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions):
                 known.dropped_at = None
                 self._come_in(known)
                 return [ParticipantUpdated(known.view())]
-            if known.presence is Presence.WAITING:
-                return [ParticipantWaiting(known.view())]
+            # Knocking again while waiting (or joining again while in) changes nothing:
+            # no event, so no audit record and no push to the facilitators.
             return []
         person = Participant(participant_id, name, role, pre_admitted=pre_admitted)
         # Someone who may not publish (an observer) shows as muted with camera off.
@@ -319,6 +322,8 @@ class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions):
             "caption_declined": sorted(self._caption_declined),
             "leaders_see_room": self.leaders_see_room,
             "participants": [p.to_record() for p in self._participants.values()],
+            "links": [link.to_record() for link in self._links.values()],
+            "revoked": dict(self._revoked),
         }
 
     @classmethod
@@ -343,6 +348,10 @@ class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions):
         session.leaders_see_room = bool(record.get("leaders_see_room", False))
         for p in record["participants"]:
             session._participants[p["id"]] = Participant.from_record(p)
+        for raw in record.get("links", []):
+            link = LinkView.from_record(raw)
+            session._links[link.link_id] = link
+        session._revoked = {str(k): float(v) for k, v in record.get("revoked", {}).items()}
         return session
 
 
@@ -353,5 +362,6 @@ _PUBLISH = {"mic": Action.PUBLISH_MIC, "camera": Action.PUBLISH_CAMERA}
 ENTRY_REFUSALS = {
     "session_ended": "this session has ended",
     "removed": "you were removed from this session",
+    "link_revoked": "this join link was revoked",
     "session_locked": "this session is locked; nobody new can join",
 }

@@ -19,7 +19,7 @@ from .events import (
     ShareEnded,
     TrackUnpublished,
 )
-from .model import ParticipantView, Presence, Source, TrackView
+from .model import CaptionerView, LinkView, ParticipantView, Presence, Source, TrackView
 from .participant import IN_CALL, Participant
 from .roles import FACILITATORS, Action, may, require
 
@@ -56,6 +56,12 @@ class SessionState:
     _caption_declined: set[str] = field(default_factory=set)
     # Whether a peer leader sees the speaking cues of the breakout room they lead.
     leaders_see_room: bool = False
+    # Links minted for the session, by link id (bounded; see `links.py`), and the
+    # participant ids whose links were revoked, with when that may be forgotten.
+    _links: dict[str, LinkView] = field(default_factory=dict)
+    _revoked: dict[str, float] = field(default_factory=dict)
+    # Captioner services connected now, by participant id (connection state: not stored).
+    _captioners: dict[str, CaptionerView] = field(default_factory=dict)
 
     # -- queries -------------------------------------------------------------
 
@@ -85,6 +91,8 @@ class SessionState:
             return "session_ended"
         if participant_id in self._removed:
             return "removed"
+        if participant_id in self._revoked:
+            return "link_revoked"
         known = self._participants.get(participant_id)
         if self.locked and (known is None or known.presence is Presence.LEFT):
             return "session_locked"

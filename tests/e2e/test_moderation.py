@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 
 import pytest
@@ -9,6 +10,7 @@ from playwright.async_api import Locator, Page
 
 from tests.e2e.conftest import OpenPage
 from tests.e2e.test_group_call import eventually, frames_of, join
+from tests.support.client import Client
 from tests.support.server import PeerCircleServer
 
 pytestmark = pytest.mark.e2e
@@ -85,3 +87,33 @@ async def test_therapist_admits_two_patients_and_mutes_one(
 
 async def _count_is(locator: Locator, n: int) -> bool:
     return await locator.count() == n
+
+
+async def test_the_console_shows_a_connected_captions_service_and_can_revoke_it(
+    server: PeerCircleServer, open_page: OpenPage
+) -> None:
+    session = await server.create_session("Tuesday group")
+    therapist_link = await server.mint_link(session["id"], "Dr. Rivera", "therapist")
+    therapist = await join(open_page, therapist_link["url"])
+    await therapist.locator("#console").wait_for(state="visible", timeout=10_000)
+    services = therapist.locator("#captioner-list li")
+    assert await services.count() == 0
+    stt_link = await server.mint_link(session["id"], "Clinic STT", "captioner")
+    stt = Client(server.base_url, stt_link["token"])
+    await stt.connect(join=False)
+    try:
+
+        async def shown() -> bool:
+            text = await services.all_inner_texts()
+            return any("Captions service connected: Clinic STT" in t for t in text)
+
+        await eventually(shown, 10, "the console shows the captions service")
+        therapist.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await therapist.click('#captioner-list [data-action="revoke-link"]')
+        await stt.wait_for(lambda: stt.disconnected)
+        await eventually(lambda: _count_is(services, 0), 10, "the service is off the console")
+        state = await server.session_state(session["id"])
+        assert state["captioners"] == []
+        assert [link["revoked"] for link in state["links"] if link["role"] == "captioner"] == [True]
+    finally:
+        await stt.close()

@@ -39,8 +39,10 @@ async def joined(
 
 def foreign_token(secret: str, session_id: str, expires_in: float = 3600) -> str:
     """A well-formed token signed with `secret`."""
+    now = time.time()
+    start = min(now, now + expires_in - 60)
     grant = JoinGrant(
-        session_id, new_participant_id(), "Mallory", Role.PATIENT, time.time() + expires_in
+        session_id, new_participant_id(), "Mallory", Role.PATIENT, now + expires_in, False, start
     )
     return TokenSigner(secret).mint(grant)
 
@@ -73,9 +75,9 @@ async def test_connect_with_tampered_token_is_refused_with_token_invalid(
 ) -> None:
     session = await server.create_session()
     link = await server.mint_link(session["id"], "Alex")
-    payload, signature = link["token"].split(".")
+    header, payload, signature = link["token"].split(".")
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
-    refusal = await clients(server, f"{payload}.{flipped}").connect_refused()
+    refusal = await clients(server, f"{header}.{payload}.{flipped}").connect_refused()
     assert refusal["code"] == "token_invalid"
 
 

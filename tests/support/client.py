@@ -66,6 +66,7 @@ SERVER_EVENTS = (
     "captions-status",
     "caption-consent",
     "caption-audio",
+    "captioners",
     "media-quality",
 )
 

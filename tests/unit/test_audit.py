@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.domain.audit import GENESIS, audit_entry, chain_record, verify_chain
+from server.domain.audit import (
+    GENESIS,
+    AuditEntry,
+    KnockCoalescer,
+    audit_entry,
+    chain_record,
+    verify_chain,
+)
 from server.domain.roles import Role
 from server.domain.session import Session
 
@@ -61,3 +68,30 @@ def test_the_chain_holds_and_any_edit_breaks_it() -> None:
 def test_a_log_trimmed_by_retention_still_verifies() -> None:
     records = audited_session()
     assert verify_chain(records[4:]) is None
+
+
+def test_repeated_knocks_are_coalesced_and_counted() -> None:
+    knocks = KnockCoalescer(window_s=600)
+    wait = AuditEntry("wait", "p_k", "p_k", "patient")
+    leave = AuditEntry("leave", "p_k", "p_k", "left")
+    assert knocks.filter(wait, 0) == wait
+    assert knocks.filter(leave, 1) == leave  # a recorded stay's departure is recorded
+    # A loop of knock and go within the window: nothing recorded.
+    for t in range(2, 40, 2):
+        assert knocks.filter(wait, t) is None
+        assert knocks.filter(leave, t + 1) is None
+    # After the window, the next knock is recorded with the count.
+    again = knocks.filter(wait, 700)
+    assert again is not None and again.detail == "patient; 19 repeated knocks before this one"
+    # Someone else's knock is their own.
+    other = AuditEntry("wait", "p_o", "p_o", "patient")
+    assert knocks.filter(other, 701) == other
+
+
+def test_a_decision_starts_a_new_stay() -> None:
+    knocks = KnockCoalescer(window_s=600)
+    wait = AuditEntry("wait", "p_k", "p_k", "patient")
+    assert knocks.filter(wait, 0) == wait
+    deny = AuditEntry("deny", "p_t", "p_k")
+    assert knocks.filter(deny, 1) == deny
+    assert knocks.filter(wait, 2) == wait  # knocking after a denial is recorded

@@ -32,6 +32,7 @@ def test_defaults_without_environment() -> None:
         ("PUBLIC_URL", "https://circle.example/", "public_url", "https://circle.example/"),
         ("ADMIN_KEY", "k" * 24, "admin_key", "k" * 24),
         ("TOKEN_SECRET", "s" * 32, "token_secret", "s" * 32),
+        ("TOKEN_AUDIENCE", "clinic-a", "token_audience", "clinic-a"),
         ("TOKEN_TTL_S", "600", "token_ttl_s", 600),
         ("STORE", "redis", "store", "redis"),
         ("REDIS_URL", "redis://127.0.0.1:7000/2", "redis_url", "redis://127.0.0.1:7000/2"),

@@ -83,6 +83,7 @@ ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
     Action.ASK_UNMUTE: lambda s, role: s.ask_to_unmute(ACTOR, TARGET),
     Action.STOP_CAMERA: lambda s, role: s.stop_camera(ACTOR, TARGET),
     Action.REMOVE: lambda s, role: s.remove(ACTOR, TARGET),
+    Action.REVOKE_LINK: lambda s, role: s.revoke_link(ACTOR, TARGET, NOW),
     Action.END_SESSION: lambda s, role: s.end(ACTOR),
     Action.SET_CHAT: lambda s, role: s.set_chat(ACTOR, False),
     Action.CHAT: lambda s, role: s.post_chat(ACTOR, "room", "hello", NOW),

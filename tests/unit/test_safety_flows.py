@@ -46,6 +46,8 @@ def test_a_patient_waits_and_sees_nothing_until_admitted() -> None:
     assert presence(session, "p_a") is Presence.WAITING
     assert "p_a" not in session.subscriptions()
     assert [p.id for p in session.participants()] == ["p_t"]
+    # Knocking again changes nothing: no event (no audit record, no push).
+    assert session.join("p_a", "Alex", Role.PATIENT, T0 + 1) == []
     events = session.admit("p_t", "p_a")
     assert isinstance(events[-1], ParticipantJoined)
     assert presence(session, "p_a") is Presence.PRESENT
