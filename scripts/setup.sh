@@ -3,7 +3,8 @@
 #   bash scripts/setup.sh                everything the tests need
 #   bash scripts/setup.sh --run          only what running the server needs: the
 #                                        package without its dev and captions extras,
-#                                        socket.io-client without typescript
+#                                        socket.io-client, preact and esbuild
+#                                        without typescript and axe-core
 #                                        (same as PEERCIRCLE_SETUP=run)
 #   bash scripts/setup.sh --run --captions   ...plus the offline captions engine
 #                                        (faster-whisper and its model, about 500 MB;
@@ -77,6 +78,7 @@ if [ "$plan" = 1 ]; then
   echo "system packages: ${needs[*]//*:/} (missing: ${missing[*]:-none})"
   echo "pip install -e '$pip_target'"
   echo "npm ci $npm_flags"
+  echo "npm run build (client/ -> client/dist/)"
   exit 0
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -144,7 +146,8 @@ else
   say "python packages up to date"
 fi
 
-# --- npm packages (socket.io-client is served to the browser; typescript checks client/).
+# --- npm packages (socket.io-client is served to the browser; preact is bundled into
+# it by esbuild; typescript checks client/; axe-core is injected by the e2e tests).
 # The run set-up omits the dev packages (typescript); a full one has them. The stamp:
 # "hash dev|nodev".
 npm_hash="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)"
@@ -168,5 +171,11 @@ if [ "${stamped_npm:-}" != "$npm_hash" ] || { [ "$npm_kind" = dev ] && [ "${stam
 else
   say "npm packages up to date"
 fi
+
+# --- The browser bundle: esbuild (a run dependency, so both modes have it) bundles
+# client/ into client/dist/, which git ignores: it is built from the sources on every
+# set-up (well under a second), so it can never be a stale copy of them.
+say "npm run build (client/ -> client/dist/)"
+npm run --silent build
 
 say "done ($mode)"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -27,6 +29,14 @@ CHROMIUM_ARGS = [
 ]
 
 OpenPage = Callable[..., Awaitable[Page]]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def client_bundle() -> None:
+    """Bundle client/ (esbuild, well under a second) so the pages test the code as it
+    is now, not the bundle of the last set-up."""
+    subprocess.run(["npm", "run", "--silent", "build"], cwd=ROOT, check=True)
 
 
 @pytest_asyncio.fixture

@@ -190,7 +190,7 @@ async def test_a_link_signed_elsewhere_is_refused_with_a_clear_reason(
     grant = JoinGrant(
         session["id"], new_participant_id(), "Mallory", Role.PATIENT, time.time() + 600
     )
-    forged = TokenSigner("a-secret-this-server-never-had").mint(grant)
+    forged = TokenSigner("a-secret-this-server-never-had-at-all").mint(grant)
     page = await join(open_page, f"{server.base_url}/join#t={forged}")
     await page.locator("#ended").wait_for(state="visible", timeout=10_000)
     assert "not valid" in (await page.locator("#ended-detail").inner_text())
