@@ -170,6 +170,12 @@ class MediaPeer:
         self._dirty = True
         self._kick()
 
+    def gate(self, gated: frozenset[str]) -> None:
+        """Drop the packets of this peer's published tracks named in `gated` (muted,
+        camera off) and forward the others: no renegotiation either way."""
+        for track in self.published.values():
+            track.set_gated(track.id in gated)
+
     def _reconcile_slots(self) -> bool:
         """Point receive slots at the wanted tracks; True if transceivers changed."""
         changed = False

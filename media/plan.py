@@ -11,9 +11,16 @@ from .voice import VoiceFrame
 
 @dataclass(frozen=True)
 class SubscriptionPlan:
-    """For each peer id, the ids of the published tracks it should receive."""
+    """For each peer id, the ids of the published tracks it should receive; and which
+    of those tracks are gated (muted, camera off): still negotiated, packets dropped.
+
+    Gating is not a plan change: it sends no offer, and lifting it resumes at once.
+    """
 
     receivers: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Track ids of the peers named in `receivers` whose packets nobody gets now; their
+    # other tracks flow.
+    gated: frozenset[str] = frozenset()
 
     def tracks_for(self, peer_id: str) -> frozenset[str]:
         """What `peer_id` should receive (nothing if it is not in the plan)."""

@@ -150,7 +150,8 @@ class MediaServer:
         self._audio_tap.capture_audio(peer_id, enabled)
 
     def apply_plan(self, plan: SubscriptionPlan) -> None:
-        """Make each peer the plan names receive exactly the tracks it gives that peer.
+        """Make each peer the plan names receive exactly the tracks it gives that peer,
+        and gate (or open) that peer's own published tracks as the plan says.
 
         Peers the plan does not name keep what they had: one session's plan never
         touches the peers of another session.
@@ -159,6 +160,7 @@ class MediaServer:
         for peer_id in plan.receivers:
             peer = self._peers.get(peer_id)
             if peer is not None:
+                peer.gate(plan.gated)
                 self._apply_to(peer)
 
     def _apply_to(self, peer: MediaPeer) -> None:

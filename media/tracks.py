@@ -77,6 +77,10 @@ class PublishedTrack:
         self._routes: list[Route] = []
         self._waiting: set[ForwardSlot] = set()
         self._last_keyframe_request = 0.0
+        # Muted mic or camera off: packets still arrive and are dropped here, before
+        # the audio tap and every slot; the slots stay negotiated (no offer).
+        self.gated = False
+        self.packets_gated = 0
         self.ssrc: int | None = None
         # (NTP time, RTP timestamp) of the publisher's last sender report: what maps
         # its media time onto the wall clock, the same for its audio and its video.
@@ -87,9 +91,6 @@ class PublishedTrack:
     def on_packet(self, packet: InboundRtp) -> None:
         """Called by the receiver tap, on the event loop, for each decrypted packet."""
         self.packets_in += 1
-        if self.tap is not None:
-            # A list append: the decoding happens in the audio tap's worker.
-            self.tap.push(packet)
         if packet.ssrc != self.ssrc:
             self.clock_reference = None
             if self.ssrc is not None:
@@ -101,6 +102,13 @@ class PublishedTrack:
         audio = self.kind == "audio"
         frames = 1 if audio else packet.marker
         self.frames_in += frames
+        if self.gated:
+            # Forwarded to nobody, and a muted mic is not decoded either.
+            self.packets_gated += 1
+            return
+        if self.tap is not None:
+            # A list append: the decoding happens in the audio tap's worker.
+            self.tap.push(packet)
         now = time.monotonic()
         if self._waiting:
             keyframe_start = audio or vp8_keyframe_start(packet.payload)
@@ -116,6 +124,23 @@ class PublishedTrack:
                 frames,
                 now,
             )
+
+    def set_gated(self, gated: bool) -> None:
+        """Drop this track's packets (muted, camera off) or forward them again.
+
+        Gating sends every slot back to waiting, so that when it lifts each one starts
+        over with its numbering continuous: audio on the next packet, video on the
+        keyframe asked for now (not the periodic one, which may be seconds away).
+        """
+        if gated == self.gated:
+            return
+        log.info("track %s: %s -> %s", self.id, _gate(self.gated), _gate(gated))
+        self.gated = gated
+        if gated:
+            for slot in tuple(self._slots):
+                slot.restart()
+        else:
+            self.ask_for_keyframe(force=True)
 
     def go_live(self, slot: ForwardSlot, route: Route) -> None:
         """`slot` is in step: its packets go out through the compiled loop."""
@@ -164,12 +189,13 @@ class PublishedTrack:
         """How many subscriber slots this track feeds."""
         return len(self._slots)
 
-    def ask_for_keyframe(self) -> None:
-        """Ask the publisher for a keyframe, at most every KEYFRAME_REQUEST_INTERVAL_S."""
-        if self.kind != "video" or self.ssrc is None:
+    def ask_for_keyframe(self, force: bool = False) -> None:
+        """Ask the publisher for a keyframe, at most every KEYFRAME_REQUEST_INTERVAL_S
+        (`force`: now, whenever the last one was); never while gated."""
+        if self.kind != "video" or self.ssrc is None or self.gated:
             return
         now = time.monotonic()
-        if now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL_S:
+        if not force and now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL_S:
             return
         self._last_keyframe_request = now
         in_background(self._request_keyframe(self.ssrc), "keyframe request")
@@ -185,6 +211,10 @@ class PublishedTrack:
         self._waiting.clear()
         self._live.clear()
         self._routes = []
+
+
+def _gate(gated: bool) -> str:
+    return "gated" if gated else "open"
 
 
 class ForwardSlot(MediaStreamTrack):

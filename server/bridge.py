@@ -23,6 +23,12 @@ OfferSink = Callable[[str, dict[str, object]], None]
 VoiceSink = Callable[[str, str, str, Sequence[VoiceFrame]], None]
 
 
+def plan_of(session: Session) -> SubscriptionPlan:
+    """Who receives which track, and which tracks are gated (muted, camera off): a mute
+    changes only the gates, so it sends no offer."""
+    return SubscriptionPlan(session.subscriptions(), session.gated_tracks())
+
+
 class MediaBridge:
     """Implements the media plane's listener and listens to every session host.
 
@@ -54,7 +60,7 @@ class MediaBridge:
         self._peer_session[participant_id] = session_id
         await self.media.open_peer(participant_id, publish)
         host = await self._registry.get(session_id)
-        self.media.apply_plan(SubscriptionPlan(host.session.subscriptions()))
+        self.media.apply_plan(plan_of(host.session))
 
     async def close_peer(self, participant_id: str) -> None:
         """Stop a participant's media."""
@@ -99,7 +105,7 @@ class MediaBridge:
                 for peer_id, sid in list(self._peer_session.items()):
                     if sid == session.id:
                         await self.close_peer(peer_id)
-        self.media.apply_plan(SubscriptionPlan(session.subscriptions()))
+        self.media.apply_plan(plan_of(session))
 
     # -- media -> session (MediaListener) ---------------------------------------
 

@@ -101,16 +101,12 @@ class SessionState:
     def subscriptions(self) -> dict[str, frozenset[str]]:
         """For each present participant, the tracks they should receive.
 
-        Everyone receives the others' live tracks in their room; nobody receives their
-        own; a muted mic or stopped camera is forwarded to nobody; people waiting or
-        reconnecting receive nothing.
+        Everyone receives the others' tracks in their room; nobody receives their own;
+        people waiting or reconnecting receive nothing. A muted mic or stopped camera
+        stays in the plan (no renegotiation): `gated_tracks()` says which.
         """
         present = {p.id: p for p in self._participants.values() if p.presence is Presence.PRESENT}
-        live = [
-            t
-            for t in self._tracks.values()
-            if t.participant_id in present and present[t.participant_id].forwards(t.source)
-        ]
+        live = [t for t in self._tracks.values() if t.participant_id in present]
         return {
             viewer.id: frozenset(
                 t.id
@@ -119,6 +115,16 @@ class SessionState:
             )
             for viewer in present.values()
         }
+
+    def gated_tracks(self) -> frozenset[str]:
+        """Published tracks whose packets are forwarded to nobody now: muted mics and
+        stopped cameras. Gating them is not a plan change; ending a share is."""
+        return frozenset(
+            t.id
+            for t in self._tracks.values()
+            if (person := self._participants.get(t.participant_id)) is not None
+            and not person.forwards(t.source)
+        )
 
     # -- internals -----------------------------------------------------------
 

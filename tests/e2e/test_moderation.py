@@ -16,10 +16,35 @@ from tests.support.server import PeerCircleServer
 pytestmark = pytest.mark.e2e
 
 
-async def audio_bytes_from(page: Page, track_ids: set[str]) -> int:
-    """Inbound audio bytes this page has received of these tracks."""
+async def audio_packets_from(page: Page, track_ids: set[str]) -> int:
+    """Inbound audio packets this page has received of these tracks (getStats
+    inbound-rtp packetsReceived); every one of them must still be subscribed."""
     inbound = await page.evaluate("window.peercircle.inbound()")
-    return sum(int(s["bytes"]) for tid, s in inbound.items() if tid in track_ids)
+    assert track_ids <= inbound.keys(), f"not received any more: {track_ids - inbound.keys()}"
+    return sum(int(s["packets"]) for tid, s in inbound.items() if tid in track_ids)
+
+
+# The page stops sending a source the server muted (it replaces the track with
+# null): this keeps it sending, so that only the server can make the mic go quiet.
+KEEP_SENDING = """() => {
+  const replace = RTCRtpSender.prototype.replaceTrack;
+  window.testSenders = new Set();
+  RTCRtpSender.prototype.replaceTrack = function (track) {
+    if (track === null) return Promise.resolve();
+    window.testSenders.add(this);
+    return replace.call(this, track);
+  };
+}"""
+AUDIO_PACKETS_SENT = """async () => {
+  let sent = 0;
+  for (const sender of window.testSenders) {
+    if (sender.track?.kind !== "audio") continue;
+    (await sender.getStats()).forEach((s) => {
+      if (s.type === "outbound-rtp") sent += s.packetsSent;
+    });
+  }
+  return sent;
+}"""
 
 
 async def test_therapist_admits_two_patients_and_mutes_one(
@@ -37,6 +62,7 @@ async def test_therapist_admits_two_patients_and_mutes_one(
     for page in (alex, sam):
         await page.locator("#waiting").wait_for(state="visible", timeout=10_000)
         assert await page.locator("#call").is_hidden()
+    await alex.evaluate(KEEP_SENDING)  # before Alex's page attaches its tracks
     queue = therapist.locator("#waiting-list li")
     await eventually(lambda: _count_is(queue, 2), 10, "the therapist sees two people waiting")
     state = await server.session_state(session["id"])
@@ -63,26 +89,36 @@ async def test_therapist_admits_two_patients_and_mutes_one(
     assert alex_mic
 
     async def alex_audio_grows(page: Page) -> bool:
-        first = await audio_bytes_from(page, alex_mic)
+        first = await audio_packets_from(page, alex_mic)
         await page.wait_for_timeout(500)
-        return await audio_bytes_from(page, alex_mic) > first
+        return await audio_packets_from(page, alex_mic) > first
 
     for page in (therapist, sam):
         await eventually(functools.partial(alex_audio_grows, page), 10, "Alex's audio flows")
 
-    # ... until the therapist mutes Alex: it stops for everyone, and Alex is told by whom.
+    # ... until the therapist mutes Alex: it stops for everyone, and Alex is told by
+    # whom. Alex's page keeps sending (KEEP_SENDING): the server stops forwarding it,
+    # on the same subscription (no renegotiation).
     await therapist.click(f'#people-list li[data-participant="{alex_id}"] [data-action="mute"]')
     await alex.locator('.notice[data-kind="muted"]').wait_for(timeout=5_000)
     assert "Dr. Rivera" in await alex.locator('.notice[data-kind="muted"]').inner_text()
     assert await alex.locator("#toggle-mic").inner_text() == "Unmute"
 
     async def alex_audio_stopped(page: Page) -> bool:
-        first = await audio_bytes_from(page, alex_mic)
+        first = await audio_packets_from(page, alex_mic)
+        sent = await alex.evaluate(AUDIO_PACKETS_SENT)
         await page.wait_for_timeout(1000)
-        return await audio_bytes_from(page, alex_mic) == first
+        still_sending = await alex.evaluate(AUDIO_PACKETS_SENT) >= sent + 25
+        assert still_sending, "Alex's page must go on sending for this check to mean anything"
+        return await audio_packets_from(page, alex_mic) == first
 
     for page in (therapist, sam):
         await eventually(functools.partial(alex_audio_stopped, page), 5, "Alex's audio stops")
+
+    # Alex unmutes: the others hear them again.
+    await alex.click("#toggle-mic")
+    for page in (therapist, sam):
+        await eventually(functools.partial(alex_audio_grows, page), 5, "Alex's audio is back")
 
 
 async def _count_is(locator: Locator, n: int) -> bool:

@@ -79,8 +79,8 @@ class Call:
         self.levels: dict[str, int] = {}  # participant id -> signature luma
         self.peers: list[Peer] = []
 
-    async def join(self, name: str) -> Peer:
-        link = await self.server.mint_link(self.session_id, name)
+    async def join(self, name: str, role: str = "patient") -> Peer:
+        link = await self.server.mint_link(self.session_id, name, role)
         self.levels[link["participant_id"]] = LEVELS[name]
         camera = EncodedPatternTrack(LEVELS[name])
         publish = {"mic": AudioStreamTrack(), "camera": camera}

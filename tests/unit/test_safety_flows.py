@@ -148,22 +148,25 @@ def test_nobody_removes_the_therapist_or_themself() -> None:
         session.remove("p_t", "p_t")
 
 
-def test_a_muted_mic_is_forwarded_to_nobody_and_asking_does_not_unmute() -> None:
+def test_a_muted_mic_is_gated_not_unsubscribed_and_asking_does_not_unmute() -> None:
     session = with_therapist()
     session.join("p_a", "Alex", Role.PATIENT, T0, pre_admitted=True)
     session.join("p_b", "Sam", Role.PATIENT, T0, pre_admitted=True)
     session.publish("p_a", "t_mic", Source.MIC)
     session.publish("p_a", "t_cam", Source.CAMERA)
-    assert "t_mic" in session.subscriptions()["p_b"]
+    plan = session.subscriptions()
+    assert "t_mic" in plan["p_b"] and session.gated_tracks() == frozenset()
     events = session.mute("p_t", "p_a")
     assert isinstance(events[0], Muted) and events[0].by.name == "Dr. Rivera"
-    assert "t_mic" not in session.subscriptions()["p_b"]
-    assert "t_cam" in session.subscriptions()["p_b"]
+    # Mute is a gate, not a plan change: nobody's subscriptions move (no offer).
+    assert session.subscriptions() == plan
+    assert session.gated_tracks() == {"t_mic"}
     [asked] = session.ask_to_unmute("p_t", "p_a")
     assert isinstance(asked, UnmuteRequested) and asked.participant_id == "p_a"
     assert session.participant("p_a").mic == "off"
+    assert session.gated_tracks() == {"t_mic"}
     session.set_media_state("p_a", "live", None)
-    assert "t_mic" in session.subscriptions()["p_b"]
+    assert session.subscriptions() == plan and session.gated_tracks() == frozenset()
 
 
 def test_mute_all_spares_the_facilitators() -> None:
@@ -176,12 +179,17 @@ def test_mute_all_spares_the_facilitators() -> None:
     assert session.participant("p_t").mic == "live"
 
 
-def test_stopping_a_camera_stops_forwarding_it() -> None:
+def test_stopping_a_camera_gates_it_and_turning_it_on_opens_it() -> None:
     session = with_therapist()
     session.join("p_a", "Alex", Role.PATIENT, T0, pre_admitted=True)
+    session.publish("p_a", "t_mic", Source.MIC)
     session.publish("p_a", "t_cam", Source.CAMERA)
+    plan = session.subscriptions()
     session.stop_camera("p_t", "p_a")
-    assert "t_cam" not in session.subscriptions()["p_t"]
+    assert session.subscriptions() == plan and "t_cam" in plan["p_t"]
+    assert session.gated_tracks() == {"t_cam"}
+    session.set_media_state("p_a", None, "live")
+    assert session.gated_tracks() == frozenset()
 
 
 def test_observers_publish_nothing_and_cannot_turn_a_mic_on() -> None:
