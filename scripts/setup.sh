@@ -127,7 +127,8 @@ has_all() {
 # when this mode needs extras that install did not have. The stamp: "hash extras".
 py_hash="$(cat pyproject.toml setup.py media/_fanout.c | sha256sum | cut -d' ' -f1)"
 py_stamp=.venv/.peercircle-pyproject.sha256
-read -r stamped_hash stamped_extras <"$py_stamp" 2>/dev/null || true
+stamped_hash="" stamped_extras=""
+if [ -f "$py_stamp" ]; then read -r stamped_hash stamped_extras <"$py_stamp" || true; fi
 if [ "${stamped_hash:-}" != "$py_hash" ] || ! has_all "$extras" "${stamped_extras:-}"; then
   say "pip install -e '$pip_target' (first install, pyproject.toml changed or new extras)"
   # pip's output goes to a log (some machines' pip config makes it very chatty);

@@ -14,11 +14,11 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from .api import mint_link
+from .api.admin import mint_link
 from .app import READINESS, REGISTRY, SIGNER, build_app
 from .config import Settings, load_settings
 from .domain.roles import Role
-from .logs import configure_logging
+from .telemetry.logs import configure_logging
 
 DEMO_PEOPLE = (
     ("Dr. Rivera", Role.THERAPIST),

@@ -11,27 +11,27 @@ from typing import Any
 
 from aiohttp import web
 
-from media.server import MediaServer
+from media.server import IceServer, MediaServer
 
-from .api import AdminApi
+from .api.admin import AdminApi
+from .api.health import Readiness
+from .api.http_security import origin_policy, security_headers
+from .api.metrics import NodeFigures, metrics_registry, metrics_route
 from .bridge import MediaBridge
-from .captioning import CaptionService
+from .captions.service import CaptionService
 from .captions.settings import caption_settings
 from .config import Settings
-from .connections import call_room, facilitator_room, room_channel
-from .health import Readiness
 from .host import EventListener, SessionRegistry
-from .http_security import origin_policy, security_headers
-from .metrics import NodeFigures, metrics_registry, metrics_route
-from .signaling import Signaling
-from .socket_guard import GuardedServer, quiet_library_logger
-from .speaking import SpeakingService
-from .speaking_wire import speaking_settings
+from .signaling.connections import call_room, facilitator_room, room_channel
+from .signaling.guard import GuardedServer, quiet_library_logger
+from .signaling.inbound import MAX_MESSAGE_BYTES
+from .signaling.namespace import Signaling
+from .speaking.service import SpeakingService
+from .speaking.wire import speaking_settings
 from .store import SessionStore
 from .store.memory import MemoryStore
-from .timings import LoopLagProbe
+from .telemetry.timings import LoopLagProbe
 from .tokens import TokenSigner
-from .wire import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     bridge = MediaBridge(registry)
     media = MediaServer(
         bridge,
-        settings.ice_servers,
+        tuple(IceServer(s.urls, s.username, s.credential) for s in settings.ice_servers),
         settings.offer_loopback_candidates,
         drop_video_every=settings.fault_drop_video_every,
     )

@@ -9,12 +9,13 @@ from collections.abc import Callable, Sequence
 
 from media.plan import SubscriptionPlan
 from media.server import MediaServer
-from media.voice import VoiceFrame
+from media.voice import VoiceFrame as MediaVoiceFrame
 
 from .domain.errors import PeerCircleError
 from .domain.events import Event, ParticipantLeft, SessionEnded, ShareEnded
 from .domain.model import Source
 from .domain.session import Session
+from .domain.voice import VoiceFrame
 from .host import SessionRegistry
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,9 @@ class MediaBridge:
         """Tell the person their link cannot carry the others' video (or can again)."""
         self.video_paused(peer_id, paused)
 
-    def on_voice_frames(self, peer_id: str, track_id: str, frames: Sequence[VoiceFrame]) -> None:
+    def on_voice_frames(
+        self, peer_id: str, track_id: str, frames: Sequence[MediaVoiceFrame]
+    ) -> None:
         """Voice frames of a mic: to each voice sink, with the speaker's session and
         current room (the speaking ledger and the caption service are sinks)."""
         session_id = self._peer_session.get(peer_id)
@@ -147,8 +150,10 @@ class MediaBridge:
             room = host.session.participant(peer_id).room
         except PeerCircleError:
             return
+        # The media plane's frames become the server's own, once for every sink.
+        voice = [VoiceFrame(f.start, f.voiced, f.level_dbfs, f.pcm) for f in frames]
         for sink in self.voice_sinks:
-            sink(session_id, peer_id, room, frames)
+            sink(session_id, peer_id, room, voice)
 
     def _submit(
         self,

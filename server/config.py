@@ -9,7 +9,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
-from media.server import IceServer
+
+@dataclass(frozen=True)
+class IceServer:
+    """One configured STUN/TURN server (an entry of RTCConfiguration.iceServers); the
+    app hands them to the media plane, the welcome to the browser."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,17 @@
-"""One owner per live session: commands in, events out, in order."""
+"""One owner per live session: commands in, events out, in order.
+
+A command changes the session under the host's lock; the session is stored and the
+audit appended before the lock is let go, so a command that cannot be stored fails
+as a whole. What it means for the rest of the process (messages to people, media
+plans, captions, speaking time) is done by the host's courier, one task per session
+that hands each command's events to the listeners in order, outside the lock: a slow
+emit or a renegotiation never holds up the next command.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import secrets
 import time
@@ -12,8 +21,8 @@ from .domain.audit import GENESIS, KnockCoalescer, audit_entry, chain_record
 from .domain.errors import NotFound
 from .domain.events import Event
 from .domain.session import Session
-from .logs import log_context
 from .store import SessionStore
+from .telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +30,17 @@ Command = Callable[[Session, float], list[Event]]
 EventListener = Callable[[Session, list[Event]], Awaitable[None]]
 Clock = Callable[[], float]
 
+# Set in a host's courier task (and the tasks it starts): a command submitted from a
+# listener does not wait for its own delivery, which queues behind the batch in hand.
+_delivering: contextvars.ContextVar[SessionHost | None] = contextvars.ContextVar(
+    "peercircle_delivering", default=None
+)
+
 
 class SessionHost:
     """The only code that mutates its session. Commands run one at a time, in order;
-    after each, the session is stored and the listeners see its events in order."""
+    each is stored and audited under the lock, and the listeners see the events of
+    each, in order, from the host's courier task."""
 
     def __init__(
         self,
@@ -44,10 +60,16 @@ class SessionHost:
         # (seq, hash) of the last audit record; read from the store on first use.
         self._audit_head: tuple[int, str] | None = None
         self._knocks = KnockCoalescer()
+        # Batches of events waiting for the listeners, each with a future set once
+        # every listener has seen it; the courier task drains them in order.
+        self._outbox: list[tuple[list[Event], asyncio.Future[None]]] = []
+        self._courier: asyncio.Task[None] | None = None
 
     async def run(self, command: Command) -> list[Event]:
-        """Apply `command` to the session; store it and tell the listeners."""
-        # Whatever is logged while the command and its listeners run names the session.
+        """Apply `command` to the session and store it; return once the listeners have
+        seen its events (at once when called from a listener: they follow later)."""
+        delivered: asyncio.Future[None] | None = None
+        # Whatever is logged while the command runs names the session.
         async with self._lock:
             with log_context(session_id=self.session.id):
                 now = self._clock()
@@ -57,12 +79,44 @@ class SessionHost:
                     if events:
                         await self._store.save_session(self.session.to_record())
                         await self._audit(events, now)
-                        for listener in self._listeners:
-                            await listener(self.session, events)
+                        delivered = self._post(events)
                 finally:
                     # Whatever failed, the session's next deadline (a timer) stays armed.
                     self.arm_deadline()
-            return events
+        if delivered is not None and _delivering.get() is not self:
+            # Shielded: a caller that gives up waiting does not cancel the delivery.
+            await asyncio.shield(delivered)
+        return events
+
+    def _post(self, events: list[Event]) -> asyncio.Future[None]:
+        """Queue a batch for the listeners; the courier starts if it is not running."""
+        delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outbox.append((events, delivered))
+        if self._courier is None or self._courier.done():
+            self._courier = asyncio.ensure_future(self._deliver())
+        return delivered
+
+    async def _deliver(self) -> None:
+        """The courier: every queued batch to every listener, in order. A listener that
+        fails is logged; the others still see the batch."""
+        _delivering.set(self)
+        with log_context(session_id=self.session.id):
+            while self._outbox:
+                events, delivered = self._outbox.pop(0)
+                try:
+                    for listener in self._listeners:
+                        try:
+                            await listener(self.session, events)
+                        except Exception:
+                            log.exception("a listener failed on %s", type(events[0]).__name__)
+                finally:
+                    if not delivered.done():
+                        delivered.set_result(None)
+
+    async def settled(self) -> None:
+        """Wait until every batch queued so far has been delivered."""
+        while self._courier is not None and not self._courier.done():
+            await asyncio.shield(self._courier)
 
     def arm_deadline(self) -> None:
         """Make sure a tick runs at the session's next deadline (if it has one)."""
@@ -117,10 +171,13 @@ class SessionHost:
         self._timers.add(handle)
 
     def close(self) -> None:
-        """Cancel pending timers."""
+        """Cancel pending timers and the courier."""
         for handle in self._timers:
             handle.cancel()
         self._timers.clear()
+        if self._courier is not None:
+            self._courier.cancel()
+            self._courier = None
         if self._deadline is not None:
             self._deadline[1].cancel()
             self._deadline = None

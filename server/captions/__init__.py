@@ -4,6 +4,7 @@ segmenter that cuts each speaker's audio into utterances, and the consent gate.
 Outside the pure domain: engines may use asyncio and worker processes.
 """
 
+from ..domain.voice import VoiceFrame
 from .engine import (
     ENTRY_POINT_GROUP,
     CaptionEngine,
@@ -17,7 +18,6 @@ from .model import (
     FRAME_BYTES,
     FRAME_S,
     SAMPLE_RATE,
-    AudioFrame,
     CaptionEvent,
     CaptionOutput,
     EngineMetrics,
@@ -36,7 +36,6 @@ __all__ = [
     "FRAME_BYTES",
     "FRAME_S",
     "SAMPLE_RATE",
-    "AudioFrame",
     "CaptionEngine",
     "CaptionEvent",
     "CaptionOutput",
@@ -53,6 +52,7 @@ __all__ = [
     "SegmenterConfig",
     "SpeechSegment",
     "Transcriber",
+    "VoiceFrame",
     "audio_message",
     "caption_settings",
     "find_factory",

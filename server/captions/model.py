@@ -1,4 +1,5 @@
-"""Plain values of the caption layer: audio frames in, speech segments, captions out."""
+"""Plain values of the caption layer: voice frames in (`VoiceFrame`, the domain's),
+speech segments, captions out."""
 
 from __future__ import annotations
 
@@ -10,21 +11,6 @@ SAMPLE_RATE = 16_000
 BYTES_PER_SECOND = SAMPLE_RATE * 2
 FRAME_S = 0.03
 FRAME_BYTES = int(FRAME_S * BYTES_PER_SECOND)
-
-
-@dataclass(frozen=True)
-class AudioFrame:
-    """One 30 ms frame of one mic: media-clock start, webrtcvad's verdict, and the
-    16 kHz s16le mono samples (None when capture is off for that speaker)."""
-
-    start: float
-    voiced: bool
-    pcm: bytes | None = None
-
-    @property
-    def end(self) -> float:
-        """Media time just after this frame."""
-        return self.start + FRAME_S
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..domain.voice import VoiceFrame
 from .engine import CaptionEngine
-from .model import AudioFrame, SpeechSegment
+from .model import SpeechSegment
 from .segmenter import Segmenter, SegmenterConfig
 from .settings import CaptionSettings
 
@@ -44,7 +45,7 @@ class CaptionPipeline:
         """True if `speaker`'s audio may reach the engine."""
         return speaker in self._allowed
 
-    def feed(self, room: str, speaker: str, frames: Iterable[AudioFrame]) -> int:
+    def feed(self, room: str, speaker: str, frames: Iterable[VoiceFrame]) -> int:
         """Segment `speaker`'s frames heard in `room`; returns segments submitted."""
         if speaker not in self._allowed:
             return 0

@@ -7,7 +7,8 @@ from array import array
 from collections import deque
 from dataclasses import dataclass
 
-from .model import FRAME_BYTES, FRAME_S, AudioFrame, SpeechSegment
+from ..domain.voice import VoiceFrame
+from .model import FRAME_BYTES, FRAME_S, SpeechSegment
 
 _SILENT_PCM = bytes(FRAME_BYTES)
 # Media times are sums of 30 ms steps: compare durations to half a frame.
@@ -33,7 +34,7 @@ class SegmenterConfig:
     partial_every_s: float | None = 1.5
 
 
-def _energy(frame: AudioFrame) -> int:
+def _energy(frame: VoiceFrame) -> int:
     """Sum of squared samples: only compared, never scaled."""
     samples = array("h", frame.pcm or _SILENT_PCM)
     return sum(s * s for s in samples)
@@ -47,10 +48,10 @@ class Segmenter:
         self.room = room
         self.speaker = speaker
         self.config = config or SegmenterConfig()
-        self._preroll: deque[AudioFrame] = deque(
+        self._preroll: deque[VoiceFrame] = deque(
             maxlen=max(0, round(self.config.preroll_s / FRAME_S))
         )
-        self._frames: list[AudioFrame] = []
+        self._frames: list[VoiceFrame] = []
         self._voiced_s = 0.0
         self._last_voiced_end = 0.0
         self._last_end: float | None = None
@@ -62,7 +63,7 @@ class Segmenter:
         """True while an utterance is open."""
         return bool(self._frames)
 
-    def push(self, frame: AudioFrame) -> list[SpeechSegment]:
+    def push(self, frame: VoiceFrame) -> list[SpeechSegment]:
         """Take the next frame of this speaker; return the segments it completes."""
         out: list[SpeechSegment] = []
         if frame.pcm is None:
@@ -103,11 +104,11 @@ class Segmenter:
             return out
         t = self._last_end
         while t < until - _SLACK:
-            out += self._step(AudioFrame(t, False, _SILENT_PCM))
+            out += self._step(VoiceFrame(t, False, pcm=_SILENT_PCM))
             t += FRAME_S
         return out
 
-    def _step(self, frame: AudioFrame) -> list[SpeechSegment]:
+    def _step(self, frame: VoiceFrame) -> list[SpeechSegment]:
         config = self.config
         if not self._frames:
             if not frame.voiced:
@@ -129,7 +130,7 @@ class Segmenter:
             return [self._segment(self._frames, final=False)]
         return []
 
-    def _open(self, frames: list[AudioFrame]) -> None:
+    def _open(self, frames: list[VoiceFrame]) -> None:
         self._count += 1
         self._frames = frames
         self._voiced_s = sum(FRAME_S for f in frames if f.voiced)
@@ -168,7 +169,7 @@ class Segmenter:
             self._preroll.extend(tail)
         return out
 
-    def _segment(self, frames: list[AudioFrame], final: bool) -> SpeechSegment:
+    def _segment(self, frames: list[VoiceFrame], final: bool) -> SpeechSegment:
         return SpeechSegment(
             room=self.room,
             speaker=self.speaker,

@@ -22,53 +22,12 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
-PROTOCOL_VERSION = 1
+from server.signaling import protocol
 
-SERVER_EVENTS = (
-    "welcome",
-    "offer",
-    "participant-joined",
-    "participant-updated",
-    "participant-left",
-    "track-published",
-    "track-unpublished",
-    "session-left",
-    "session-ended",
-    "error",
-    "waiting",
-    "denied",
-    "waiting-room",
-    "session-settings",
-    "muted",
-    "unmute-requested",
-    "camera-stopped",
-    "hands",
-    "hand",
-    "chat-message",
-    "break-requested",
-    "share-requests",
-    "share-answer",
-    "share-ended",
-    "moved",
-    "breakouts",
-    "breakout-console",
-    "breakouts-closed",
-    "breakout-warning",
-    "broadcast",
-    "help-requested",
-    "speaking-stats",
-    "cue",
-    "cue-cleared",
-    "my-speaking",
-    "hands-order",
-    "speaking-options",
-    "caption",
-    "captions-status",
-    "caption-consent",
-    "caption-audio",
-    "captioners",
-    "media-quality",
-)
+# The protocol's one definition (server/signaling/protocol.py): this client records
+# every server event it names, so a new one needs no edit here.
+PROTOCOL_VERSION = protocol.VERSION
+SERVER_EVENTS = tuple(event.name for event in protocol.SERVER)
 
 
 @dataclass

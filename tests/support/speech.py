@@ -7,7 +7,7 @@ import subprocess
 
 import webrtcvad
 
-from server.captions import FRAME_BYTES, FRAME_S, AudioFrame
+from server.captions import FRAME_BYTES, FRAME_S, VoiceFrame
 
 VOICES = ("en-us", "en-gb+f3", "en-us+m3")
 
@@ -51,12 +51,12 @@ def silence(seconds: float) -> bytes:
     return bytes(round(seconds / FRAME_S) * FRAME_BYTES)
 
 
-def vad_frames(pcm: bytes, start: float = 0.0, mode: int = 2) -> list[AudioFrame]:
+def vad_frames(pcm: bytes, start: float = 0.0, mode: int = 2) -> list[VoiceFrame]:
     """`pcm` as 30 ms frames from media time `start`, voiced as webrtcvad says."""
     vad = webrtcvad.Vad(mode)
     frames = []
     usable = len(pcm) // FRAME_BYTES * FRAME_BYTES
     for i, offset in enumerate(range(0, usable, FRAME_BYTES)):
         chunk = pcm[offset : offset + FRAME_BYTES]
-        frames.append(AudioFrame(start + i * FRAME_S, bool(vad.is_speech(chunk, 16000)), chunk))
+        frames.append(VoiceFrame(start + i * FRAME_S, bool(vad.is_speech(chunk, 16000)), pcm=chunk))
     return frames

@@ -7,20 +7,20 @@ from array import array
 
 import pytest
 
-from server.captions import FRAME_BYTES, FRAME_S, AudioFrame, Segmenter, SegmenterConfig
+from server.captions import FRAME_BYTES, FRAME_S, Segmenter, SegmenterConfig, VoiceFrame
 
 LOUD = array("h", [3000, -3000] * (FRAME_BYTES // 4)).tobytes()
 SOFT = array("h", [300, -300] * (FRAME_BYTES // 4)).tobytes()
 QUIET = bytes(FRAME_BYTES)
 
 
-def frames(pattern: str, start: float = 0.0) -> list[AudioFrame]:
+def frames(pattern: str, start: float = 0.0) -> list[VoiceFrame]:
     """'V' voiced loud, 's' voiced soft, '.' unvoiced quiet; one 30 ms frame each."""
     pcm = {"V": LOUD, "s": SOFT, ".": QUIET}
-    return [AudioFrame(start + i * FRAME_S, c in "Vs", pcm[c]) for i, c in enumerate(pattern)]
+    return [VoiceFrame(start + i * FRAME_S, c in "Vs", pcm=pcm[c]) for i, c in enumerate(pattern)]
 
 
-def run(segmenter: Segmenter, items: list[AudioFrame]) -> list:  # type: ignore[type-arg]
+def run(segmenter: Segmenter, items: list[VoiceFrame]) -> list:  # type: ignore[type-arg]
     out = []
     for frame in items:
         out += segmenter.push(frame)
@@ -36,7 +36,7 @@ def test_silence_ends_an_utterance_with_preroll_and_tail() -> None:
     # 0.6 s silence, 1.5 s speech, then 0.6 s silence (20 frames).
     out = run(seg, frames("." * 20 + "V" * 50 + "." * 19))
     assert out == []  # 19 silent frames = 0.57 s: not yet
-    out = seg.push(AudioFrame(89 * FRAME_S, False, QUIET))
+    out = seg.push(VoiceFrame(89 * FRAME_S, False, pcm=QUIET))
     assert len(out) == 1
     utterance = out[0]
     assert utterance.final and utterance.room == "main" and utterance.speaker == "p1"
@@ -112,8 +112,8 @@ def test_idle_media_time_ends_the_utterance() -> None:
 def test_frames_without_audio_end_the_utterance_and_are_never_included() -> None:
     seg = Segmenter("main", "p1", no_partials())
     out = run(seg, frames("V" * 20))
-    out += seg.push(AudioFrame(20 * FRAME_S, True, None))
-    out += run(seg, [AudioFrame((21 + i) * FRAME_S, True, None) for i in range(40)])
+    out += seg.push(VoiceFrame(20 * FRAME_S, True))
+    out += run(seg, [VoiceFrame((21 + i) * FRAME_S, True) for i in range(40)])
     assert len(out) == 1 and out[0].end <= 20 * FRAME_S + 1e-9
 
 

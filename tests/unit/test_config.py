@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from media.server import IceServer
-from server.config import Settings, load_settings
+from server.config import IceServer, Settings, load_settings
 
 
 def test_defaults_without_environment() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.domain.errors import RateLimited
-from server.ratelimit import ConnectionLimits, LinkLimits, TokenBucket
+from server.signaling.ratelimit import ConnectionLimits, LinkLimits, TokenBucket
 
 
 class FakeClock:

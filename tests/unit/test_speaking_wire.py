@@ -11,14 +11,9 @@ import pytest
 
 from server.domain.errors import ProtocolError
 from server.domain.speaking import CueKind, SpeakingLedger
-from server.speaking_report import report_csv, report_json, talk_chart_svg
-from server.speaking_wire import (
-    change_key,
-    cue_key_text,
-    parse_cue_dismiss,
-    parse_speaking_options,
-    speaking_settings,
-)
+from server.signaling.inbound_speaking import parse_cue_dismiss, parse_speaking_options
+from server.speaking.report import report_csv, report_json, talk_chart_svg
+from server.speaking.wire import change_key, cue_key_text, speaking_settings
 from tests.unit.speaking_helpers import feed, group, talk
 
 

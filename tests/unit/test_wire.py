@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from server.domain.errors import ProtocolError
-from server.wire import (
+from server.signaling.inbound import (
     MAX_CANDIDATE_LENGTH,
     MAX_SDP_LENGTH,
     Answer,
@@ -22,7 +22,7 @@ from server.wire import (
     parse_join,
     parse_media_state,
 )
-from server.wire_rooms import parse_room_names
+from server.signaling.inbound_rooms import parse_room_names
 
 CANDIDATE = "candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host"
 SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"

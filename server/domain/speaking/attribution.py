@@ -7,7 +7,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from .model import VoiceFrame
+from ..voice import VoiceFrame
 from .settings import SpeakingSettings
 from .timeline import Timeline
 

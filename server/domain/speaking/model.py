@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
+from ..voice import VoiceFrame
+
 
 class TalkGroup(StrEnum):
     """Whose talk forms the baseline: facilitators' talk is reported apart."""
@@ -20,15 +22,6 @@ class Category(StrEnum):
     PATIENT = "patient"
     FACILITATOR = "facilitator"
     PRESENTER = "presenter"
-
-
-@dataclass(frozen=True)
-class VoiceFrame:
-    """One 30 ms VAD frame of a mic: start on the shared media clock, raw VAD, level."""
-
-    start: float
-    voiced: bool
-    level_dbfs: float
 
 
 @dataclass(frozen=True)

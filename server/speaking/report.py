@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from .domain.speaking import SpeakingLedger, SpeakingSettings, speaking_report
-from .speaking import RECORD_VERSION
-from .speaking_wire import report_body
-from .store import SessionStore
+from ..domain.speaking import SpeakingLedger, SpeakingSettings, speaking_report
+from ..store import SessionStore
+from .service import RECORD_VERSION
+from .wire import report_body
 
 # Metrics columns of the CSV, in order (keys of the wire Person / Group bodies).
 PERSON_COLUMNS = (

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .config import Settings
+from ..config import Settings
 
 log = logging.getLogger(__name__)
 

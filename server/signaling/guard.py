@@ -21,6 +21,8 @@ from typing import Any
 import socketio
 from socketio import packet
 
+from .protocol import SERVER_EVENT_NAMES
+
 log = logging.getLogger(__name__)
 
 # Names python-socketio (server or client side) treats specially; a client may never
@@ -91,6 +93,14 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.refused_packets = 0
         self.log_budget = LogBudget(log)
+
+    async def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
+        """Send an event, which must be one of the protocol's server events: a name
+        missing from `protocol.SERVER` is a bug, caught at once rather than silently
+        dropped by the browser."""
+        if event not in SERVER_EVENT_NAMES:
+            raise ValueError(f"{event!r} is not a server event of the protocol")
+        await super().emit(event, *args, **kwargs)
 
     def client_events(self) -> frozenset[str]:
         """The events clients may send: those with a handler, less the reserved ones."""

@@ -11,9 +11,26 @@ from typing import Any, NoReturn
 
 import socketio
 
-from .bridge import MediaBridge
-from .captioning import CaptionService
-from .config import Settings
+from ..bridge import MediaBridge
+from ..captions.service import CaptionService
+from ..config import Settings
+from ..domain.errors import (
+    NotFound,
+    NotPermitted,
+    PeerCircleError,
+    RateLimited,
+    UserError,
+)
+from ..domain.model import Presence
+from ..domain.roles import Action, Role, may
+from ..domain.session import ENTRY_REFUSALS, Session
+from ..host import Command, SessionHost, SessionRegistry
+from ..speaking.service import SpeakingService
+from ..telemetry.logs import log_context
+from ..tokens import TokenRefused, TokenSigner
+from .bodies import welcome
+from .captioners import CaptionerConnections
+from .captions import CaptionHandlers
 from .connections import (
     Connection,
     ConnectionRegistry,
@@ -21,49 +38,21 @@ from .connections import (
     facilitator_room,
     room_channel,
 )
-from .domain.errors import (
-    NotFound,
-    NotPermitted,
-    PeerCircleError,
-    ProtocolError,
-    RateLimited,
-    UserError,
-)
-from .domain.events import Event
-from .domain.model import Presence
-from .domain.roles import Action, Role, may
-from .domain.session import ENTRY_REFUSALS, Session
-from .host import Command, SessionHost, SessionRegistry
-from .presenter import (
-    Presenter,
-    breakout_console,
-    breakouts,
-    captioners,
-    session_settings,
-    share_requests,
-    waiting_room,
-)
-from .ratelimit import LinkLimits
-from .signaling_links import LinkHandlers
-from .signaling_moderation import ModerationHandlers
-from .signaling_rooms import BreakoutHandlers
-from .signaling_speaking import SpeakingHandlers
-from .socket_guard import LogBudget
-from .speaking import SpeakingService
-from .tokens import JoinGrant, TokenRefused, TokenSigner
-from .wire import (
+from .guard import LogBudget
+from .inbound import (
     PROTOCOL_VERSION,
-    expect_object,
-    parse_answer,
-    parse_captions,
     parse_empty,
-    parse_flag,
-    parse_ice_candidate,
     parse_join,
-    parse_media_state,
-    parse_share_policy,
-    parse_target,
 )
+from .links import LinkHandlers
+from .moderation import ModerationHandlers
+from .negotiation import NegotiationHandlers
+from .presenter import Presenter
+from .protocol import CLIENT_EVENT_NAMES
+from .ratelimit import LinkLimits
+from .rooms import BreakoutHandlers
+from .sharing import SharingHandlers
+from .speaking import SpeakingHandlers
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +63,16 @@ WAITING_ROOM_EVENTS = frozenset({"join", "leave"})
 CAPTIONER_EVENTS = frozenset({"caption-text"})
 
 
-class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers, LinkHandlers):
+class Signaling(
+    CaptionerConnections,
+    NegotiationHandlers,
+    SharingHandlers,
+    CaptionHandlers,
+    ModerationHandlers,
+    BreakoutHandlers,
+    SpeakingHandlers,
+    LinkHandlers,
+):
     """The socket.io side of PeerCircle (breakout-room handlers in `signaling_rooms`)."""
 
     def __init__(
@@ -154,56 +152,6 @@ class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers, LinkHand
             refused.message, {"code": refused.code, "message": refused.message}
         ) from None
 
-    async def _attach_captioner(self, sid: str, grant: JoinGrant) -> None:
-        """A captioning service: it never joins the call; it gets the audio of the
-        session's consenting speakers and sends caption text back. The session lists
-        it (facilitators are told) and can revoke its link.
-
-        One socket per captioner link: a newer connection replaces the older one, which
-        gets `session-left` (`replaced`) and is closed. Replaced rather than refused: a
-        service whose network blinked reconnects at once, while its old socket can
-        look alive here for up to a ping timeout; refusing would keep captions off
-        until then, and whoever holds the token could take over either way."""
-        host = await self._registry.get(grant.session_id)
-        pid, session_id = grant.participant_id, grant.session_id
-        try:
-            await host.run(lambda s, now: s.connect_captioner(pid, grant.name, grant.role, now))
-        except NotPermitted as exc:
-            code = host.session.entry_refusal(pid) or "not_permitted"
-            raise TokenRefused(code, exc.message) from None
-        older = self.connections.of_participant(pid)
-        conn = Connection(sid, grant)
-        self.connections.add(conn)
-
-        async def send(message: dict[str, object]) -> None:
-            # The session decides at the moment of sending: a captioner whose link was
-            # revoked, or a replaced socket, hears nothing more, whatever was queued.
-            session = self._registry.loaded_session(session_id)
-            if session is None or not session.captioner_connected(pid):
-                return
-            if self.connections.get(sid) is not conn:
-                return
-            await self._sio.emit("caption-audio", message, to=sid)
-
-        self.captions.attach_captioner(session_id, sid, send, pid)
-        for old in older:
-            self.connections.remove(old.sid)
-            self.captions.detach_captioner(session_id, old.sid)
-            await self._sio.emit("session-left", {"reason": "replaced"}, to=old.sid)
-            self.presenter.background(self._sio.disconnect(old.sid))
-        log.info("captioner connected for session %s", session_id)
-
-    async def _detach_captioner(self, conn: Connection) -> None:
-        """The captioner's socket closed: the session no longer lists it, unless a
-        newer socket of the same link is connected by now."""
-        host = await self._registry.get(conn.session_id)
-        pid = conn.participant_id
-
-        def gone(s: Session, now: float) -> list[Event]:
-            return [] if self.connections.of_participant(pid) else s.disconnect_captioner(pid)
-
-        await host.run(gone)
-
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         if self._sio.manager.is_connected(sid, "/"):
             # Not a real disconnect (python-socketio marks a leaving socket first): an
@@ -257,26 +205,33 @@ class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers, LinkHand
             conn = self.connections.get(sid)
             if conn is None:
                 return
-            try:
-                if conn.grant.role is Role.CAPTIONER:
-                    if event not in CAPTIONER_EVENTS:
-                        raise NotPermitted("a captioner only sends caption text")
-                    conn.limits.check(event)
-                    await handler(self, conn, data)
-                    return
-                if event != "join" and not conn.joined:
-                    raise UserError("send join first")
-                if event not in WAITING_ROOM_EVENTS and not conn.in_call:
-                    raise NotPermitted("you are in the waiting room")
-                conn.limits.check(event)
-                await handler(self, conn, data)
-            except PeerCircleError as error:
-                await self._error(sid, error.code, error.message, event)
-            except Exception:
-                log.exception("handler %s failed", event)
-                await self._error(sid, "internal", "the server could not handle this", event)
+            # Whatever is logged while this event is handled names who sent it (opaque ids).
+            with log_context(session_id=conn.session_id, participant_id=conn.participant_id):
+                await self._handle(conn, event, handler, data)
 
         return run
+
+    async def _handle(self, conn: Connection, event: str, handler: Handler, data: Any) -> None:
+        """Check who may send `event` now, then run its handler; errors become `error`."""
+        sid = conn.sid
+        try:
+            if conn.grant.role is Role.CAPTIONER:
+                if event not in CAPTIONER_EVENTS:
+                    raise NotPermitted("a captioner only sends caption text")
+                conn.limits.check(event)
+                await handler(self, conn, data)
+                return
+            if event != "join" and not conn.joined:
+                raise UserError("send join first")
+            if event not in WAITING_ROOM_EVENTS and not conn.in_call:
+                raise NotPermitted("you are in the waiting room")
+            conn.limits.check(event)
+            await handler(self, conn, data)
+        except PeerCircleError as error:
+            await self._error(sid, error.code, error.message, event)
+        except Exception:
+            log.exception("handler %s failed", event)
+            await self._error(sid, "internal", "the server could not handle this", event)
 
     async def _error(self, sid: str, code: str, message: str, event: str) -> None:
         await self._sio.emit("error", {"code": code, "message": message, "event": event}, to=sid)
@@ -342,132 +297,10 @@ class Signaling(ModerationHandlers, BreakoutHandlers, SpeakingHandlers, LinkHand
             await self._sio.emit("session-left", {"reason": "replaced"}, to=old_sid)
             await self._sio.disconnect(old_sid)
 
-    # -- media -------------------------------------------------------------------------
-
-    async def answer(self, conn: Connection, data: Any) -> None:
-        """`answer`: the client's answer to our latest offer."""
-        answer = parse_answer(data)
-        try:
-            await self._bridge.accept_answer(conn.participant_id, answer.revision, answer.sdp)
-        except KeyError as exc:
-            raise UserError("no media connection: send join") from exc
-        except LookupError as exc:
-            raise UserError(str(exc)) from exc
-        except ValueError as exc:
-            raise ProtocolError(str(exc)[:200]) from exc
-
-    async def ice_candidate(self, conn: Connection, data: Any) -> None:
-        """`ice-candidate`: a trickled browser candidate."""
-        cand = parse_ice_candidate(data)
-        try:
-            await self._bridge.add_ice_candidate(
-                conn.participant_id, cand.candidate, cand.sdp_mid, cand.sdp_mline_index
-            )
-        except KeyError as exc:
-            raise UserError("no media connection: send join") from exc
-        except OverflowError as exc:
-            raise RateLimited(str(exc)) from exc
-        except ValueError as exc:
-            raise ProtocolError(f"candidate: {exc}"[:200]) from exc
-
-    async def media_state(self, conn: Connection, data: Any) -> None:
-        """`media-state`: the participant muted/unmuted or turned their camera off/on."""
-        state = parse_media_state(data)
-        pid = conn.participant_id
-        await self._run(conn, lambda s, now: s.set_media_state(pid, state.mic, state.camera))
-
-    # -- screen sharing --------------------------------------------------------------------
-
-    async def share_request(self, conn: Connection, data: Any) -> None:
-        """`share-request`: ask the facilitators to present."""
-        parse_empty(data)
-        await self._run(conn, lambda s, now: s.request_share(conn.participant_id))
-
-    async def share_approve(self, conn: Connection, data: Any) -> None:
-        """`share-approve`: let someone present (asked or in advance)."""
-        target = parse_target(data).participant
-        await self._run(conn, lambda s, now: s.answer_share(conn.participant_id, target, True))
-
-    async def share_decline(self, conn: Connection, data: Any) -> None:
-        """`share-decline`: turn a request to present down."""
-        target = parse_target(data).participant
-        await self._run(conn, lambda s, now: s.answer_share(conn.participant_id, target, False))
-
-    async def share_revoke(self, conn: Connection, data: Any) -> None:
-        """`share-revoke`: take the right back; a share in progress stops."""
-        target = parse_target(data).participant
-        await self._run(conn, lambda s, now: s.revoke_share(conn.participant_id, target))
-
-    async def share_policy(self, conn: Connection, data: Any) -> None:
-        """`share-policy`: a second presenter replaces the first, or waits."""
-        policy = parse_share_policy(data)
-        await self._run(conn, lambda s, now: s.set_share_policy(conn.participant_id, policy))
-
-    async def share_start(self, conn: Connection, data: Any) -> None:
-        """`share-start`: the client has a screen track; offer it a slot."""
-        parse_empty(data)
-        (await self._host(conn)).session.check_may_present(conn.participant_id)
-        try:
-            self._bridge.start_screen(conn.participant_id)
-        except KeyError as exc:
-            raise UserError("no media connection: send join") from exc
-
-    async def share_stop(self, conn: Connection, data: Any) -> None:
-        """`share-stop`: the presenter stopped sharing."""
-        parse_empty(data)
-        self._bridge.stop_screen(conn.participant_id)
-
-    # -- captions ------------------------------------------------------------------
-
-    async def set_captions(self, conn: Connection, data: Any) -> None:
-        """`captions`: a facilitator switches captions (and a transcript) on or off."""
-        body = parse_captions(data)
-        await self._run(
-            conn,
-            lambda s, now: s.set_captions(conn.participant_id, body.enabled, body.transcript),
-        )
-
-    async def caption_consent(self, conn: Connection, data: Any) -> None:
-        """`caption-consent`: decline (or accept again) captioning of one's speech."""
-        declined = parse_flag(data, "declined")
-        await self._run(conn, lambda s, now: s.set_caption_consent(conn.participant_id, declined))
-
-    async def caption_text(self, conn: Connection, data: Any) -> None:
-        """`caption-text`: a captioner's text for an utterance it was sent."""
-        if not may(conn.grant.role, Action.SEND_CAPTIONS):
-            raise NotPermitted("only a captioning service sends caption text")
-        body = expect_object(data, {"utterance", "room", "text", "final"})
-        self.captions.receive_caption(conn.session_id, conn.sid, body)
-
     # -- presenting ----------------------------------------------------------------------
 
     def _welcome(self, session: Session, conn: Connection) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "protocol": PROTOCOL_VERSION,
-            "you": {
-                "id": conn.participant_id,
-                "name": conn.grant.name,
-                "role": conn.grant.role.value,
-            },
-            "session": {"id": session.id, "title": session.title, **session_settings(session)},
-            "participants": [p.to_wire() for p in session.participants()],
-            "tracks": [t.to_wire() for t in session.tracks()],
-            "iceServers": [
-                {"urls": list(s.urls), "username": s.username, "credential": s.credential}
-                for s in self._settings.ice_servers
-            ],
-            "hand": conn.participant_id in session.hands(),
-            "mayShare": session.may_share(conn.participant_id),
-            "captionsDeclined": session.declined_captions(conn.participant_id),
-            "breakouts": breakouts(session),
-        }
-        if conn.moderates:
-            body["hands"] = list(session.hands())
-            body.update(waiting_room(session))
-            body["shareRequests"] = share_requests(session)["pending"]
-            body["breakoutConsole"] = breakout_console(session)
-            body["captioners"] = captioners(session)["captioners"]
-        return body
+        return welcome(session, conn.grant, self._settings.ice_servers)
 
     def send_offer(self, participant_id: str, offer: dict[str, object]) -> None:
         """Deliver a media offer to the participant's current connection."""
@@ -543,5 +376,10 @@ _HANDLERS: dict[str, Handler] = {
     "revoke-link": Signaling.revoke_link,
 }
 
-# Every event a client may send (the socket guard refuses all others).
+# Every event a client may send (the socket guard refuses all others): exactly the
+# protocol's client events, each with its handler.
 CLIENT_EVENTS = frozenset(_HANDLERS)
+if CLIENT_EVENTS != CLIENT_EVENT_NAMES:
+    raise RuntimeError(
+        f"handlers and protocol.CLIENT differ: {sorted(CLIENT_EVENTS ^ CLIENT_EVENT_NAMES)}"
+    )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .base import CommandHandlers
 from .connections import Connection
-from .signaling_base import CommandHandlers
-from .wire import (
+from .inbound import (
     parse_chat,
     parse_deny,
     parse_empty,

@@ -12,7 +12,7 @@ import logging
 
 from aiohttp import web
 
-from .store import SessionStore
+from ..store import SessionStore
 
 log = logging.getLogger(__name__)
 

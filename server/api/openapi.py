@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .domain.roles import Role
+from ..domain.roles import Role
 from .limits import MAX_LINK_TTL_S, MAX_TITLE_LENGTH
 
 _ERROR = {"$ref": "#/components/schemas/Error"}

@@ -16,19 +16,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from media.voice import VoiceFrame as MediaVoiceFrame
-
-from .domain.events import (
+from ..domain.events import (
     Event,
     ParticipantJoined,
     ParticipantUpdated,
     SessionEnded,
     SpeakingOptionsChanged,
 )
-from .domain.model import Presence, Source
-from .domain.roles import FACILITATORS, Role
-from .domain.session import Session
-from .domain.speaking import (
+from ..domain.model import Presence, Source
+from ..domain.roles import FACILITATORS, Role
+from ..domain.session import Session
+from ..domain.speaking import (
     CueBoard,
     CueKey,
     FrameBatch,
@@ -43,9 +41,9 @@ from .domain.speaking import (
     render_cue,
     speaking_report,
 )
-from .speaking_wire import change_key, cue_body, cue_key_text, report_body
-from .store import SessionStore
-from .timings import Timings
+from ..store import SessionStore
+from ..telemetry.timings import Timings
+from .wire import change_key, cue_body, cue_key_text, report_body
 
 log = logging.getLogger(__name__)
 
@@ -206,14 +204,13 @@ class SpeakingService:
         session_id: str,
         participant_id: str,
         room: str,
-        frames: Sequence[MediaVoiceFrame],
+        frames: Sequence[VoiceFrame],
     ) -> None:
         """A voice sink: one mic's 30 ms VAD frames, on the media clock."""
         state = self._sessions.get(session_id)
         if state is None or not frames:
             return
-        batch = tuple(VoiceFrame(f.start, f.voiced, f.level_dbfs) for f in frames)
-        state.ledger.add_frames(FrameBatch(participant_id, batch))
+        state.ledger.add_frames(FrameBatch(participant_id, tuple(frames)))
 
     # -- the tick ------------------------------------------------------------------------
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .domain.assignment import ASSIGN_MODES
-from .domain.breakouts import MAX_BROADCAST, MAX_ROOM_NAME, MAX_ROOMS
-from .domain.errors import ProtocolError
-from .wire import expect_object, expect_participant, expect_text
+from ..domain.assignment import ASSIGN_MODES
+from ..domain.breakouts import MAX_BROADCAST, MAX_ROOM_NAME, MAX_ROOMS
+from ..domain.errors import ProtocolError
+from .inbound import expect_object, expect_participant, expect_text
 
 MAX_ROOM_ID_LENGTH = 16
 MAX_GROUPS = 30

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import socketio
 
-from .connections import Connection, ConnectionRegistry, call_room, facilitator_room, room_channel
-from .domain.events import (
+from ..domain.events import (
     BreakoutBroadcast,
     BreakoutsChanged,
     BreakoutsClosed,
@@ -46,71 +44,19 @@ from .domain.events import (
     TrackUnpublished,
     UnmuteRequested,
 )
-from .domain.model import MAIN_ROOM
-from .domain.session import Session
+from ..domain.model import MAIN_ROOM
+from ..domain.session import Session
+from .bodies import (
+    breakout_console,
+    breakouts,
+    captioners,
+    session_settings,
+    share_requests,
+    waiting_room,
+)
+from .connections import Connection, ConnectionRegistry, call_room, facilitator_room, room_channel
 
 EnterCall = Callable[[Connection, Session], Awaitable[None]]
-
-
-def session_settings(session: Session) -> dict[str, Any]:
-    """The protocol's `session-settings` body."""
-    return {
-        "locked": session.locked,
-        "chatEnabled": session.chat_enabled,
-        "sharePolicy": session.share_policy,
-        "captions": session.captions_on,
-        "transcript": session.transcript_on,
-    }
-
-
-def breakouts(session: Session) -> dict[str, Any]:
-    """The protocol's `breakouts` body: rooms, open or not, timer (everyone in the call)."""
-    b = session.breakouts
-    return {
-        "open": b.open,
-        "rooms": [r.to_wire() for r in b.rooms.values()],
-        "endsAt": b.ends_at,
-        "serverTime": round(time.time(), 3),
-        "selfChoice": b.self_choice,
-    }
-
-
-def breakout_console(session: Session) -> dict[str, Any]:
-    """The protocol's `breakout-console` body: the plan and help requests (facilitators)."""
-    b = session.breakouts
-    names = {p.id: p.name for p in session.participants()}
-    return {
-        "planned": dict(b.planned),
-        "help": [
-            {
-                "participant": h.participant_id,
-                "name": names.get(h.participant_id, ""),
-                "room": h.room,
-                "roomName": b.name_of(h.room),
-                "at": h.at,
-            }
-            for h in b.help
-        ],
-    }
-
-
-def waiting_room(session: Session) -> dict[str, Any]:
-    """The protocol's `waiting-room` body (facilitators only)."""
-    return {"waiting": [p.to_wire() for p in session.waiting()]}
-
-
-def captioners(session: Session) -> dict[str, Any]:
-    """The protocol's `captioners` body: captioner services connected (facilitators)."""
-    return {"captioners": [c.to_wire() for c in session.captioners()]}
-
-
-def share_requests(session: Session) -> dict[str, Any]:
-    """The protocol's `share-requests` body (facilitators only)."""
-    pending = []
-    for pid in session.share_requests():
-        view = session.participant(pid)
-        pending.append({"id": view.id, "name": view.name})
-    return {"pending": pending}
 
 
 class Presenter:

@@ -16,17 +16,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from media.voice import VoiceFrame
-
-from .captions.engine import CaptionEngine, load_engine
-from .captions.external import ExternalCaptionEngine
-from .captions.model import AudioFrame, CaptionEvent, EngineState, EngineStatus
-from .captions.pipeline import CaptionPipeline
-from .captions.settings import CaptionSettings
-from .domain.errors import NotPermitted
-from .domain.events import CaptionerLeft, CaptionsChanged, Event, ParticipantLeft, SessionEnded
-from .domain.session import Session
-from .store import SessionStore
+from ..domain.errors import NotPermitted
+from ..domain.events import CaptionerLeft, CaptionsChanged, Event, ParticipantLeft, SessionEnded
+from ..domain.session import Session
+from ..domain.voice import VoiceFrame
+from ..store import SessionStore
+from .engine import CaptionEngine, load_engine
+from .external import ExternalCaptionEngine
+from .model import CaptionEvent, EngineState, EngineStatus
+from .pipeline import CaptionPipeline
+from .settings import CaptionSettings
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +187,7 @@ class CaptionService:
         session = self._session_of(session_id)
         if session is None or participant_id not in session.captioned():
             return
-        audio = [AudioFrame(f.start, f.voiced, f.pcm) for f in frames if f.pcm is not None]
+        audio = [f for f in frames if f.pcm is not None]
         if audio:
             state.pipeline.feed(room, participant_id, audio)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .domain.roles import Action, may
+from ..domain.roles import Action, may
+from ..tokens import JoinGrant
 from .ratelimit import ConnectionLimits
-from .tokens import JoinGrant
 
 
 @dataclass

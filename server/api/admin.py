@@ -11,25 +11,25 @@ from typing import Any
 
 from aiohttp import web
 
-from .config import Settings
-from .domain.audit import verify_chain
-from .domain.errors import NotFound, NotPermitted, UserError
-from .domain.model import MAIN_ROOM, LinkView
-from .domain.roles import Role
-from .domain.session import Session
-from .domain.speaking import SpeakingLedger, SpeakingSettings
-from .host import SessionRegistry
-from .limits import MAX_BODY_BYTES, MAX_LINK_TTL_S, MAX_TITLE_LENGTH
-from .openapi import OPENAPI
-from .speaking_report import load_ledger, report_csv, report_json, talk_chart_svg
-from .store import SessionStore
-from .tokens import (
+from ..config import Settings
+from ..domain.audit import verify_chain
+from ..domain.errors import NotFound, NotPermitted, UserError
+from ..domain.model import MAIN_ROOM, LinkView
+from ..domain.roles import Role
+from ..domain.session import Session
+from ..domain.speaking import SpeakingLedger, SpeakingSettings
+from ..host import SessionRegistry
+from ..speaking.report import load_ledger, report_csv, report_json, talk_chart_svg
+from ..store import SessionStore
+from ..tokens import (
     JoinGrant,
     TokenSigner,
     clean_display_name,
     new_link_id,
     new_participant_id,
 )
+from .limits import MAX_BODY_BYTES, MAX_LINK_TTL_S, MAX_TITLE_LENGTH
+from .openapi import OPENAPI
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

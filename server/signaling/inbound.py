@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .domain.errors import ProtocolError
-from .domain.session import MEDIA_STATES
+from ..domain.errors import ProtocolError
+from ..domain.session import MEDIA_STATES
+from .protocol import VERSION
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = VERSION
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_SDP_LENGTH = 65536
 MAX_CANDIDATE_LENGTH = 1024

@@ -6,10 +6,10 @@ import random
 import secrets
 from typing import Any
 
+from .base import CommandHandlers
 from .connections import Connection
-from .signaling_base import CommandHandlers
-from .wire import parse_empty, parse_flag, parse_target
-from .wire_rooms import (
+from .inbound import parse_empty, parse_flag, parse_target
+from .inbound_rooms import (
     parse_assign,
     parse_broadcast,
     parse_leader,

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .domain.errors import RateLimited
+from ..domain.errors import RateLimited
 
 
 @dataclass

@@ -6,12 +6,12 @@ from typing import Any
 
 import socketio
 
+from ..domain.errors import NotPermitted
+from ..speaking.service import SpeakingService
+from .base import CommandHandlers
 from .connections import Connection
-from .domain.errors import NotPermitted
-from .signaling_base import CommandHandlers
-from .speaking import SpeakingService
-from .speaking_wire import parse_cue_dismiss, parse_speaking_options
-from .wire import parse_empty
+from .inbound import parse_empty
+from .inbound_speaking import parse_cue_dismiss, parse_speaking_options
 
 
 class SpeakingHandlers(CommandHandlers):

@@ -24,8 +24,8 @@ from prometheus_client.core import (
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from .domain.session import Session
-from .timings import Timings
+from ..domain.session import Session
+from ..telemetry.timings import Timings
 
 PREFIX = "peercircle"
 

@@ -1,0 +1,108 @@
+"""The bodies of the server's events, built from the session: one function per body,
+shared by the welcome, the presenter and the handlers (docs/PROTOCOL.md)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ..config import IceServer
+from ..domain.roles import Action, may
+from ..domain.session import Session
+from ..tokens import JoinGrant
+from .inbound import PROTOCOL_VERSION
+
+
+def session_settings(session: Session) -> dict[str, Any]:
+    """The protocol's `session-settings` body."""
+    return {
+        "locked": session.locked,
+        "chatEnabled": session.chat_enabled,
+        "sharePolicy": session.share_policy,
+        "captions": session.captions_on,
+        "transcript": session.transcript_on,
+    }
+
+
+def breakouts(session: Session) -> dict[str, Any]:
+    """The protocol's `breakouts` body: rooms, open or not, timer (everyone in the call)."""
+    b = session.breakouts
+    return {
+        "open": b.open,
+        "rooms": [r.to_wire() for r in b.rooms.values()],
+        "endsAt": b.ends_at,
+        "serverTime": round(time.time(), 3),
+        "selfChoice": b.self_choice,
+    }
+
+
+def breakout_console(session: Session) -> dict[str, Any]:
+    """The protocol's `breakout-console` body: the plan and help requests (facilitators)."""
+    b = session.breakouts
+    names = {p.id: p.name for p in session.participants()}
+    return {
+        "planned": dict(b.planned),
+        "help": [
+            {
+                "participant": h.participant_id,
+                "name": names.get(h.participant_id, ""),
+                "room": h.room,
+                "roomName": b.name_of(h.room),
+                "at": h.at,
+            }
+            for h in b.help
+        ],
+    }
+
+
+def waiting_room(session: Session) -> dict[str, Any]:
+    """The protocol's `waiting-room` body (facilitators only)."""
+    return {"waiting": [p.to_wire() for p in session.waiting()]}
+
+
+def captioners(session: Session) -> dict[str, Any]:
+    """The protocol's `captioners` body: captioner services connected (facilitators)."""
+    return {"captioners": [c.to_wire() for c in session.captioners()]}
+
+
+def share_requests(session: Session) -> dict[str, Any]:
+    """The protocol's `share-requests` body (facilitators only)."""
+    pending = []
+    for pid in session.share_requests():
+        view = session.participant(pid)
+        pending.append({"id": view.id, "name": view.name})
+    return {"pending": pending}
+
+
+def welcome(session: Session, grant: JoinGrant, ice_servers: Sequence[IceServer]) -> dict[str, Any]:
+    """The protocol's `welcome` body for the person `grant` names."""
+    body: dict[str, Any] = {
+        "protocol": PROTOCOL_VERSION,
+        "you": {
+            "id": grant.participant_id,
+            "name": grant.name,
+            "role": grant.role.value,
+        },
+        "session": {"id": session.id, "title": session.title, **session_settings(session)},
+        "participants": [p.to_wire() for p in session.participants()],
+        "tracks": [t.to_wire() for t in session.tracks()],
+        "iceServers": [
+            {"urls": list(s.urls), "username": s.username, "credential": s.credential}
+            for s in ice_servers
+        ],
+        "hand": grant.participant_id in session.hands(),
+        "mayShare": session.may_share(grant.participant_id),
+        "captionsDeclined": session.declined_captions(grant.participant_id),
+        "breakouts": breakouts(session),
+        # What this person may do, as the Action names of server/domain/roles.py: the
+        # page shows controls from this, never from role names.
+        "permissions": sorted(action.value for action in Action if may(grant.role, action)),
+    }
+    if may(grant.role, Action.SEE_WAITING_ROOM):
+        body["hands"] = list(session.hands())
+        body.update(waiting_room(session))
+        body["shareRequests"] = share_requests(session)["pending"]
+        body["breakoutConsole"] = breakout_console(session)
+        body["captioners"] = captioners(session)["captioners"]
+    return body
