@@ -1,7 +1,21 @@
-// The call page: lobby (preview, devices), waiting room, call. Talks to the
-// server only through protocol.js; renders through grid.js and panel.js.
+// The call page: lobby (preview, level meter, devices), waiting room, call, end pages.
+// Talks to the server only through protocol.js; renders through ui/ and the panel
+// modules. The join token is kept per tab (sessionStorage), never in the address bar.
 
-import { describeScreen, describeTiles, renderGrid } from "./grid.js";
+import {
+  capturing,
+  devices,
+  explain,
+  listDevices,
+  meterSource,
+  micLevel,
+  openDevices,
+  playTestSound,
+  stopAll,
+  switchDevice,
+} from "./devices.js";
+import { describeScreen, describeTiles, renderStage, watchStage } from "./ui/stage.js";
+import { confirmLeave, setUpShell, showConnection } from "./ui/shell.js";
 import { notify, renderPanel, setUpPanel } from "./panel.js";
 import { renderRooms, setUpRooms, takeBreakouts } from "./rooms.js";
 import { renderSpeaking, setUpSpeaking } from "./speaking.js";
@@ -12,123 +26,134 @@ import {
   setUpCaptions,
   takeCaptionSettings,
 } from "./captions.js";
-import { CallConnection, readToken } from "./protocol.js";
-import { $, state } from "./state.js";
+import { ACTIONS, CallConnection, permissionsOf, readToken } from "./protocol.js";
+import { showEnded } from "./endings.js";
+import { $, may, state } from "./state.js";
+import { watchMedia } from "./watch.js";
 
 /** @typedef {import("./protocol.js").Participant} Participant */
 /** @typedef {import("./protocol.js").Track} Track */
 
-const REFUSALS = /** @type {Record<string, string>} */ ({
-  token_missing: "This page needs a join link.",
-  token_invalid: "This join link is not valid. Ask your therapist for a new one.",
-  token_expired: "This join link has expired. Ask your therapist for a new one.",
-  session_unknown: "This session does not exist.",
-  session_ended: "This session has ended.",
-  session_full: "This session is full.",
-  session_locked: "The session is locked: nobody new can join right now.",
-  removed: "You were removed from this session.",
-  link_revoked: "This join link was withdrawn. Ask your therapist for a new one.",
-  protocol_unsupported: "Please reload the page.",
-});
+const TOKEN_KEY = "pc.token";
+// Set while this tab is in the session (waiting room or call): a reload rejoins.
+const JOINED_KEY = "pc.joined";
+const CHOICES_KEY = "pc.choices";
 
-const LEFT_REASONS = /** @type {Record<string, string>} */ ({
-  left: "You have left the session.",
-  replaced: "You joined from another window or device.",
-  ended: "The session has ended.",
-  timeout: "You were disconnected for too long.",
-  removed: "You were removed from the session.",
-  denied: "The therapist could not let you in.",
-  revoked: "Your join link was withdrawn.",
-});
+/** The token of the link this tab opened: from the fragment once, then per tab. */
+function takeToken() {
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get("t");
+  if (fromLink) {
+    if (fromLink !== sessionStorage.getItem(TOKEN_KEY)) sessionStorage.removeItem(JOINED_KEY);
+    sessionStorage.setItem(TOKEN_KEY, fromLink);
+  }
+  // Keep the token out of the address bar, history and screenshots.
+  if (location.hash) history.replaceState(null, "", location.pathname);
+  return sessionStorage.getItem(TOKEN_KEY) ?? "";
+}
 
-const token = new URLSearchParams(location.hash.slice(1)).get("t") ?? "";
-// Keep the token out of the address bar (and out of screenshots and history).
-history.replaceState(null, "", location.pathname);
+const token = takeToken();
 const holder = readToken(token);
 
-/** @type {MediaStream | null} */
-let localStream = null;
+// The same (or another) link opened again in this tab only changes the fragment.
+window.addEventListener("hashchange", () => {
+  const fresh = new URLSearchParams(location.hash.slice(1)).get("t");
+  history.replaceState(null, "", location.pathname);
+  if (!fresh) return;
+  const inSession = Boolean(state.connection && !state.connection.left);
+  if (fresh === token && inSession) return;
+  if (fresh !== token) sessionStorage.removeItem(JOINED_KEY);
+  sessionStorage.setItem(TOKEN_KEY, fresh);
+  location.reload();
+});
 
 function render() {
-  renderGrid();
+  renderStage();
   renderPanel();
   renderRooms();
   renderSpeaking();
   renderCaptions();
+  updateToolbar();
 }
 
 // -- lobby ---------------------------------------------------------------------
 
+/** What the lobby would publish: observers publish nothing (their token says so). */
+function lobbyWants() {
+  const publishes = holder?.role !== "observer";
+  return {
+    mic: publishes && /** @type {HTMLInputElement} */ ($("lobby-mic")).checked,
+    camera: publishes && /** @type {HTMLInputElement} */ ($("lobby-camera")).checked,
+  };
+}
+
 async function openLobby() {
-  $("lobby").hidden = false;
   // Before anything else, so a choice the person makes right away is never overwritten.
   /** @type {HTMLInputElement} */ ($("lobby-captions")).checked =
     localStorage.getItem("pc.captions.mine") !== "off";
   if (!holder) {
-    showEnded("This page needs a valid join link.", "");
+    showEnded("no-link");
     return;
   }
+  const rejoining = sessionStorage.getItem(JOINED_KEY) === "1";
+  const choices = JSON.parse(sessionStorage.getItem(CHOICES_KEY) ?? "{}");
+  if (typeof choices.mic === "boolean") /** @type {HTMLInputElement} */ ($("lobby-mic")).checked = choices.mic;
+  if (typeof choices.camera === "boolean") {
+    /** @type {HTMLInputElement} */ ($("lobby-camera")).checked = choices.camera;
+  }
+  $("lobby").hidden = false;
   $("lobby-name").textContent = holder.name;
   $("lobby-role").textContent = `(${holder.role})`;
   if (holder.role === "observer") {
     // An observer publishes nothing: no camera or microphone is opened.
-    for (const sel of [".preview", ".devices", ".toggles"]) {
+    for (const sel of [".preview", ".devices", ".toggles", ".level-row"]) {
       document.querySelector(sel)?.setAttribute("hidden", "");
     }
-    /** @type {HTMLInputElement} */ ($("lobby-mic")).checked = false;
-    /** @type {HTMLInputElement} */ ($("lobby-camera")).checked = false;
   } else {
     await startPreview();
-    await listDevices();
+    await listDevices().catch(() => {});
   }
-  $("mic-select").addEventListener("change", () => startPreview());
-  $("camera-select").addEventListener("change", () => startPreview());
-  $("lobby-camera").addEventListener("change", () => {
-    const on = /** @type {HTMLInputElement} */ ($("lobby-camera")).checked;
-    $("preview-off").hidden = on;
-    localStream?.getVideoTracks().forEach((t) => (t.enabled = on));
+  $("mic-select").addEventListener("change", (e) => {
+    devices.micId = /** @type {HTMLSelectElement} */ (e.target).value;
+    startPreview();
   });
+  $("camera-select").addEventListener("change", (e) => {
+    devices.cameraId = /** @type {HTMLSelectElement} */ (e.target).value;
+    startPreview();
+  });
+  $("lobby-camera").addEventListener("change", () => startPreview());
+  $("lobby-mic").addEventListener("change", () => startPreview());
+  $("lobby-retry").addEventListener("click", () => startPreview());
+  $("lobby-audio-only").addEventListener("click", () => {
+    /** @type {HTMLInputElement} */ ($("lobby-camera")).checked = false;
+    startPreview();
+  });
+  $("speaker-test").addEventListener("click", playTestSound);
   $("join").addEventListener("click", joinCall);
   // Enabled only now, so a click never joins before the preview has settled.
   /** @type {HTMLButtonElement} */ ($("join")).disabled = false;
+  // A reload (or Back, then Forward) during the session goes straight back in.
+  if (rejoining) joinCall();
 }
 
 async function startPreview() {
-  const micId = /** @type {HTMLSelectElement} */ ($("mic-select")).value;
-  const cameraId = /** @type {HTMLSelectElement} */ ($("camera-select")).value;
-  localStream?.getTracks().forEach((t) => t.stop());
+  const wanted = lobbyWants();
+  devices.stream?.getTracks().forEach((t) => t.stop());
+  devices.stream = null;
   try {
-    localStream = await navigator.mediaDevices.getUserMedia({
-      audio: micId ? { deviceId: { exact: micId } } : true,
-      video: cameraId
-        ? { deviceId: { exact: cameraId }, width: 640, height: 360 }
-        : { width: 640, height: 360 },
-    });
+    devices.stream = await openDevices(wanted);
     $("lobby-error").hidden = true;
   } catch (err) {
-    localStream = null;
-    $("lobby-error").textContent =
-      "Camera or microphone unavailable. You can still join and listen. " + String(err);
+    const { text, help, audioOnly } = explain(err);
+    $("lobby-error-text").textContent = text;
+    $("lobby-error-help").textContent = help;
+    $("lobby-audio-only").hidden = !audioOnly || !wanted.camera;
     $("lobby-error").hidden = false;
   }
-  /** @type {HTMLVideoElement} */ ($("preview")).srcObject = localStream;
-}
-
-async function listDevices() {
-  const devices = await navigator.mediaDevices.enumerateDevices();
-  for (const [kind, selectId] of [
-    ["audioinput", "mic-select"],
-    ["videoinput", "camera-select"],
-  ]) {
-    const select = /** @type {HTMLSelectElement} */ ($(selectId));
-    select.replaceChildren();
-    for (const device of devices.filter((d) => d.kind === kind)) {
-      const option = document.createElement("option");
-      option.value = device.deviceId;
-      option.textContent = device.label || `${kind === "audioinput" ? "Microphone" : "Camera"}`;
-      select.append(option);
-    }
-  }
+  const video = devices.stream?.getVideoTracks()[0] ?? null;
+  $("preview-off").hidden = video !== null;
+  $("preview-off").textContent = wanted.camera ? "No camera picture" : "Camera is off";
+  /** @type {HTMLVideoElement} */ ($("preview")).srcObject = video ? new MediaStream([video]) : null;
+  meterSource(devices.stream?.getAudioTracks()[0] ?? null);
 }
 
 // -- call ----------------------------------------------------------------------
@@ -145,13 +170,34 @@ function on(conn, name, handler) {
   });
 }
 
+/** In the waiting room nothing captures; admitted, the same devices start again. */
+async function resumeDevices() {
+  const conn = state.connection;
+  if (!conn) return;
+  const wanted = {
+    mic: conn.local.mic !== null && conn.local.mic.readyState === "ended",
+    camera: conn.local.camera !== null && conn.local.camera.readyState === "ended",
+  };
+  if (!wanted.mic && !wanted.camera) return;
+  try {
+    const stream = await openDevices(wanted);
+    const mic = stream.getAudioTracks()[0];
+    const camera = stream.getVideoTracks()[0];
+    if (mic) await conn.replaceLocalTrack("mic", mic);
+    if (camera) await conn.replaceLocalTrack("camera", camera);
+    if (mic) meterSource(mic);
+  } catch (err) {
+    notify(explain(err).text, undefined, "devices");
+  }
+  render();
+}
+
 function joinCall() {
   $("lobby").hidden = true;
-  const micOn = /** @type {HTMLInputElement} */ ($("lobby-mic")).checked;
-  const cameraOn = /** @type {HTMLInputElement} */ ($("lobby-camera")).checked;
-  const mic = localStream?.getAudioTracks()[0] ?? null;
-  const camera = localStream?.getVideoTracks()[0] ?? null;
-  if (camera) camera.enabled = true;
+  const { mic: micOn, camera: cameraOn } = lobbyWants();
+  sessionStorage.setItem(CHOICES_KEY, JSON.stringify({ mic: micOn, camera: cameraOn }));
+  const mic = devices.stream?.getAudioTracks()[0] ?? null;
+  const camera = devices.stream?.getVideoTracks()[0] ?? null;
   const conn = new CallConnection(token);
   state.connection = conn;
   const captioned = /** @type {HTMLInputElement} */ ($("lobby-captions")).checked;
@@ -160,16 +206,22 @@ function joinCall() {
   captionState.declined = !captioned;
   conn.sending = { mic: micOn, camera: cameraOn, screen: true };
   on(conn, "waiting", (body) => {
+    sessionStorage.setItem(JOINED_KEY, "1");
+    // "You cannot be seen or heard": the devices really are off while one waits.
+    stopAll();
     $("waiting").hidden = false;
     $("call").hidden = true;
     $("waiting-title").textContent = body.session.title;
   });
   on(conn, "welcome", (/** @type {import("./protocol.js").Welcome} */ body) => {
+    sessionStorage.setItem(JOINED_KEY, "1");
     $("waiting").hidden = true;
     $("call").hidden = false;
     state.myId = body.you.id;
     state.myRole = body.you.role;
+    state.permissions = permissionsOf(body);
     $("session-title").textContent = body.session.title;
+    document.title = `${body.session.title} · PeerCircle`;
     state.locked = body.session.locked;
     state.chatEnabled = body.session.chatEnabled;
     state.sharePolicy = body.session.sharePolicy;
@@ -186,10 +238,14 @@ function joinCall() {
     state.breakoutConsole = body.breakoutConsole ?? { planned: {}, help: [] };
     state.captioners = body.captioners ?? [];
     // Tell the others what our lobby choices were.
-    if (body.you.role !== "observer") conn.send("media-state", {
-      mic: conn.sending.mic ? "live" : "off",
-      camera: conn.sending.camera ? "live" : "off",
-    });
+    if (may(ACTIONS.publishMic) || may(ACTIONS.publishCamera)) {
+      conn.send("media-state", {
+        mic: conn.sending.mic ? "live" : "off",
+        camera: conn.sending.camera ? "live" : "off",
+      });
+    }
+    resumeDevices();
+    listDevices().catch(() => {});
   });
   on(conn, "participant-joined", (/** @type {Participant} */ p) => state.participants.set(p.id, p));
   on(conn, "participant-updated", (/** @type {Participant} */ p) => state.participants.set(p.id, p));
@@ -211,14 +267,10 @@ function joinCall() {
     state.chat.push(message);
     state.chat = state.chat.slice(-200);
   });
-  on(conn, "muted", (body) => {
-    updateToolbar();
-    notify(`${body.by} muted your microphone.`, undefined, "muted");
-  });
-  on(conn, "camera-stopped", (body) => {
-    updateToolbar();
-    notify(`${body.by} turned your camera off.`, undefined, "camera-stopped");
-  });
+  on(conn, "muted", (body) => notify(`${body.by} muted your microphone.`, undefined, "muted"));
+  on(conn, "camera-stopped", (body) =>
+    notify(`${body.by} turned your camera off.`, undefined, "camera-stopped"),
+  );
   on(conn, "unmute-requested", (body) =>
     notify(
       `${body.by} asks you to unmute.`,
@@ -243,35 +295,33 @@ function joinCall() {
     notify(`Your screen share was stopped${by}.`, undefined, "share-ended");
   });
   on(conn, "local-share", () => {});
-  on(conn, "media-quality", (body) =>
+  on(conn, "media-quality", (body) => {
+    state.videoPaused = body.video === "paused";
     notify(
       body.video === "paused"
         ? "Your connection is struggling: the others' video is paused, their audio goes on."
         : "Your connection has recovered: video is back.",
       undefined,
       "media-quality",
-    ),
-  );
+    );
+  });
   on(conn, "break-requested", (body) =>
     notify(`${body.name} needs a break.`, undefined, "break-requested"),
   );
-  on(conn, "denied", (body) =>
-    showEnded("You were not let in", body.message || LEFT_REASONS.denied),
-  );
+  on(conn, "denied", (body) => endWith("denied", body.message));
   setUpRooms((name, handler) => on(conn, name, handler));
   setUpSpeaking((name, handler) => on(conn, name, handler));
   setUpCaptions((name, handler) => on(conn, name, handler));
   conn.addEventListener("state", (e) => showState(/** @type {CustomEvent} */ (e).detail));
   conn.addEventListener("refused", (e) => {
     const { code, message } = /** @type {CustomEvent} */ (e).detail;
-    showEnded("Could not join", REFUSALS[code] ?? message);
+    endWith(`refused:${code}`, message);
   });
   conn.addEventListener("session-left", (e) => {
     const { reason, by } = /** @type {CustomEvent} */ (e).detail;
-    const detail = LEFT_REASONS[reason] ?? reason;
-    showEnded("You are no longer in the session", by ? `${detail} (${by})` : detail);
+    endWith(reason, "", by);
   });
-  conn.addEventListener("session-ended", () => showEnded("The session has ended", ""));
+  conn.addEventListener("session-ended", () => endWith("ended", ""));
   conn.addEventListener("protocol-error", (e) => {
     const body = /** @type {CustomEvent} */ (e).detail;
     if (body.code === "not_permitted" || body.code === "rate_limited") {
@@ -283,12 +333,23 @@ function joinCall() {
 }
 
 /**
+ * Leave the session for good in this tab (a reload no longer rejoins).
+ * @param {string} why see endings.js
+ * @param {string} message the facilitator's words, if any
+ * @param {string} [by]
+ */
+function endWith(why, message, by) {
+  sessionStorage.removeItem(JOINED_KEY);
+  stopAll();
+  showEnded(why, message, by);
+}
+
+/**
  * @param {"mic" | "camera"} source
  * @param {boolean} on
  */
 async function setSending(source, on) {
   await state.connection?.setSending(source, on);
-  updateToolbar();
   render();
 }
 
@@ -303,6 +364,7 @@ function showState(connectionState) {
       reconnecting: "Reconnecting…",
       disconnected: "Disconnected",
     }[connectionState] ?? connectionState;
+  if (!state.connection?.left) showConnection(connectionState);
 }
 
 function updateToolbar() {
@@ -316,29 +378,34 @@ function updateToolbar() {
   $("toggle-camera").setAttribute("aria-pressed", String(!cameraOn));
 }
 
-$("toggle-mic").addEventListener("click", () =>
-  setSending("mic", !state.connection?.sending.mic),
-);
-$("toggle-camera").addEventListener("click", () =>
-  setSending("camera", !state.connection?.sending.camera),
-);
-for (const id of ["leave", "waiting-leave"]) {
-  $(id).addEventListener("click", () => {
-    state.connection?.leave();
-    showEnded("You have left the session", "You can close this tab.");
+const toggleMic = () => setSending("mic", !state.connection?.sending.mic);
+const toggleCamera = () => setSending("camera", !state.connection?.sending.camera);
+$("toggle-mic").addEventListener("click", toggleMic);
+$("toggle-camera").addEventListener("click", toggleCamera);
+setUpShell({
+  mic: () => !$("toggle-mic").hidden && toggleMic(),
+  camera: () => !$("toggle-camera").hidden && toggleCamera(),
+  hand: () => !$("toggle-hand").hidden && $("toggle-hand").click(),
+});
+const leave = () => {
+  state.connection?.leave();
+  endWith("left", "");
+};
+confirmLeave(leave);
+$("waiting-leave").addEventListener("click", leave);
+$("rejoin").addEventListener("click", () => {
+  sessionStorage.setItem(JOINED_KEY, "1");
+  location.reload();
+});
+for (const [id, source] of /** @type {const} */ ([
+  ["call-mic-select", "mic"],
+  ["call-camera-select", "camera"],
+])) {
+  $(id).addEventListener("change", (e) => {
+    switchDevice(source, /** @type {HTMLSelectElement} */ (e.target).value)
+      .then(render)
+      .catch((err) => notify(explain(err).text, undefined, "devices"));
   });
-}
-
-/**
- * @param {string} title
- * @param {string} detail
- */
-function showEnded(title, detail) {
-  for (const id of ["lobby", "call", "waiting"]) $(id).hidden = true;
-  $("ended").hidden = false;
-  $("ended-title").textContent = title;
-  $("ended-detail").textContent = detail;
-  localStream?.getTracks().forEach((t) => t.stop());
 }
 
 // For tests and troubleshooting: what this page plays, without personal data.
@@ -392,7 +459,12 @@ function showEnded(title, detail) {
   state: () => state.connection?.state ?? "lobby",
   captions: () => captionLog.map((c) => ({ speaker: c.speaker, text: c.text, final: c.final })),
   me: () => state.myId,
+  /** Whether any camera or mic track of this page is capturing now. */
+  capturing,
+  micLevel,
 };
 
 setUpPanel();
+watchStage();
+watchMedia(render);
 openLobby();

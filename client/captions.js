@@ -4,7 +4,8 @@
 // their own speech captioned.
 
 import { notify } from "./panel.js";
-import { $, isFacilitator, state } from "./state.js";
+import { ACTIONS } from "./protocol.js";
+import { $, may, state } from "./state.js";
 
 /** @typedef {{utterance: string, speaker: string, name: string, room: string, text: string,
  *   final: boolean, replaces: string[]}} Caption */
@@ -61,15 +62,15 @@ export function renderCaptions() {
     box.append(p);
   }
   // Controls: one's own choice is always at hand; viewing options while captions run.
-  $("captions-controls").hidden = state.myRole === "observer" && !captionState.sessionOn;
+  $("captions-controls").hidden = !may(ACTIONS.publishMic) && !captionState.sessionOn;
   $("captions-show").parentElement?.toggleAttribute("hidden", !captionState.sessionOn);
   $("captions-size").parentElement?.toggleAttribute("hidden", !captionState.sessionOn);
   /** @type {HTMLInputElement} */ ($("captions-show")).checked = prefs.show;
   /** @type {HTMLSelectElement} */ ($("captions-size")).value = prefs.size;
   const consent = /** @type {HTMLInputElement} */ ($("captions-mine"));
   consent.checked = !captionState.declined;
-  consent.parentElement?.toggleAttribute("hidden", state.myRole === "observer");
-  const facilitator = isFacilitator();
+  consent.parentElement?.toggleAttribute("hidden", !may(ACTIONS.publishMic));
+  const facilitator = may(ACTIONS.manageCaptions);
   $("captions-console").hidden = !facilitator;
   /** @type {HTMLInputElement} */ ($("captions-session")).checked = captionState.sessionOn;
   /** @type {HTMLInputElement} */ ($("captions-transcript")).checked = captionState.transcript;
@@ -82,7 +83,7 @@ export function takeCaptionSettings(settings) {
   captionState.sessionOn = Boolean(settings.captions);
   captionState.transcript = Boolean(settings.transcript);
   if (!captionState.sessionOn) lines.clear();
-  if (captionState.sessionOn && !wasOn && !isFacilitator()) {
+  if (captionState.sessionOn && !wasOn && !may(ACTIONS.manageCaptions)) {
     notify(
       captionState.declined
         ? "Live captions are on. Your own speech is not captioned (you declined)."

@@ -19,7 +19,8 @@ export const PROTOCOL_VERSION = 1;
  *   participants: Participant[], tracks: Track[], iceServers: RTCIceServer[],
  *   hand: boolean, hands?: string[], waiting?: Participant[], mayShare: boolean,
  *   shareRequests?: {id: string, name: string}[], breakouts: Breakouts,
- *   breakoutConsole?: BreakoutConsole, captioners?: Captioner[]}} Welcome
+ *   breakoutConsole?: BreakoutConsole, captioners?: Captioner[],
+ *   permissions?: string[]}} Welcome
  */
 /** @typedef {{id: string, name: string, leader: string | null}} Room */
 /**
@@ -42,6 +43,77 @@ export const PROTOCOL_VERSION = 1;
 /**
  * @typedef {"connecting" | "connected" | "reconnecting" | "disconnected"} ConnectionState
  */
+
+/**
+ * The actions a person may hold (server/domain/roles.py `Action`, by value): the server
+ * lists the ones each person holds in `welcome.permissions`, and the page shows only
+ * what they allow.
+ */
+export const ACTIONS = /** @type {const} */ ({
+  publishMic: "publish a microphone",
+  publishCamera: "publish a camera",
+  seeWaitingRoom: "see the waiting room",
+  admit: "admit or deny someone waiting",
+  lock: "lock or unlock the session",
+  mute: "mute someone",
+  muteAll: "mute everyone",
+  askUnmute: "ask someone to unmute",
+  stopCamera: "turn someone's camera off",
+  remove: "remove someone",
+  revokeLink: "revoke a join link, used or not",
+  endSession: "end the session",
+  setChat: "turn group chat on or off",
+  chat: "chat with the group",
+  chatFacilitators: "write privately to the facilitators",
+  raiseHand: "raise a hand",
+  lowerOthersHand: "lower someone else's hand",
+  seeHands: "see the raised-hand queue",
+  seeBreakSignals: "see break signals",
+  signalBreak: "signal privately that they need a break",
+  askToPresent: "ask to share their screen",
+  approvePresenter: "approve, decline or revoke screen sharing",
+  presentWithoutAsking: "share their screen without asking",
+  manageBreakouts: "create, assign, open, time and close breakout rooms",
+  movePeople: "move someone to another room",
+  broadcast: "broadcast a message to every room",
+  visitRooms: "visit any breakout room",
+  seeHelpRequests: "see help requests from breakout rooms",
+  askForHelp: "ask the facilitators for help in a breakout room",
+  chooseOwnRoom: "choose their own breakout room, when allowed",
+  moderateLedRoom: "mute or ask to unmute in the breakout room they lead",
+  manageCaptions: "switch captions (and keeping a transcript) on or off",
+  seeSpeakingStats: "see everyone's speaking time and fairness cues",
+  setSpeakingOptions: "let peer leaders see the speaking cues of the room they lead",
+});
+
+/**
+ * The actions this person holds, from `welcome.permissions`.
+ *
+ * Until the server sends that list (issue 15 asked for it), fall back on what the
+ * server chose to send: the moderator's view (the waiting room) comes only to people
+ * who moderate, so it stands for the moderation actions that view serves (never
+ * ending the session); everyone else gets the participant's own actions. Nothing
+ * here reads a role name. Drop this fallback once `permissions` is always sent.
+ * @param {Welcome} welcome
+ * @returns {Set<string>}
+ */
+export function permissionsOf(welcome) {
+  if (Array.isArray(welcome.permissions)) return new Set(welcome.permissions);
+  const a = ACTIONS;
+  if (welcome.waiting !== undefined) {
+    return new Set([
+      a.publishMic, a.publishCamera, a.seeWaitingRoom, a.admit, a.lock, a.mute, a.muteAll,
+      a.askUnmute, a.stopCamera, a.remove, a.revokeLink, a.setChat, a.chat,
+      a.lowerOthersHand, a.seeHands, a.seeBreakSignals, a.approvePresenter,
+      a.presentWithoutAsking, a.manageBreakouts, a.movePeople, a.broadcast, a.visitRooms,
+      a.seeHelpRequests, a.manageCaptions, a.seeSpeakingStats, a.setSpeakingOptions,
+    ]);
+  }
+  return new Set([
+    a.publishMic, a.publishCamera, a.chat, a.chatFacilitators, a.raiseHand, a.signalBreak,
+    a.askToPresent, a.askForHelp, a.chooseOwnRoom, a.moderateLedRoom,
+  ]);
+}
 
 /**
  * What a join token (a JWT) says about its holder, read without verifying (the server

@@ -3,7 +3,8 @@
 // countdown, help button and self-chosen room.
 
 import { notify } from "./panel.js";
-import { $, button, isFacilitator, myRoom, roomName, state } from "./state.js";
+import { ACTIONS } from "./protocol.js";
+import { $, button, may, myRoom, roomName, state } from "./state.js";
 
 /** @typedef {import("./protocol.js").Participant} Participant */
 
@@ -69,7 +70,7 @@ function group(/** @type {string} */ id) {
 
 function renderRoomConsole() {
   const section = $("rooms-console");
-  section.hidden = !isFacilitator();
+  section.hidden = !may(ACTIONS.manageBreakouts);
   if (section.hidden) return;
   const { open, rooms } = state.breakouts;
   $("rooms-setup").hidden = open;
@@ -160,10 +161,11 @@ function renderRoomBadge() {
   const timer = $("room-timer");
   timer.hidden = left === null;
   timer.textContent = left === null ? "" : `${clock(left)} left`;
-  $("ask-help").hidden = room === "main" || isFacilitator() || state.myRole === "observer";
+  $("ask-help").hidden = room === "main" || !may(ACTIONS.askForHelp);
   const choose = /** @type {HTMLSelectElement} */ ($("choose-room"));
-  const mayChoose = state.breakouts.open && state.breakouts.selfChoice && !isFacilitator();
-  choose.hidden = !mayChoose || state.myRole === "observer";
+  const mayChoose =
+    state.breakouts.open && state.breakouts.selfChoice && may(ACTIONS.chooseOwnRoom);
+  choose.hidden = !mayChoose;
   if (mayChoose && choose.options.length !== state.breakouts.rooms.length + 1) {
     choose.replaceChildren();
     for (const id of ["main", ...state.breakouts.rooms.map((r) => r.id)]) {

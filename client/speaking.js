@@ -2,7 +2,8 @@
 // cues with Dismiss, a roll-up per breakout room, raised hands by least talk) and a
 // patient's own talk time in the toolbar. The server decides who gets what.
 
-import { $, button, isFacilitator, roomName, state } from "./state.js";
+import { ACTIONS } from "./protocol.js";
+import { $, button, may, roomName, state } from "./state.js";
 
 /**
  * @typedef {{id: string, group: "patient" | "facilitator", talkS: number | null,
@@ -117,7 +118,7 @@ function renderCues() {
     text.className = "who";
     text.textContent = cue.text;
     li.append(text);
-    if (isFacilitator()) {
+    if (may(ACTIONS.seeSpeakingStats)) {
       li.append(
         button("Dismiss", () => state.connection?.send("cue-dismiss", { key: cue.key }), "dismiss-cue"),
       );
@@ -128,7 +129,7 @@ function renderCues() {
 
 function renderDashboard() {
   const section = $("speaking-console");
-  section.hidden = !isFacilitator();
+  section.hidden = !may(ACTIONS.seeSpeakingStats);
   if (section.hidden) return;
   const stats = speaking.stats;
   /** @type {HTMLInputElement} */ ($("leaders-see-room")).checked = speaking.leadersSeeRoom;
@@ -184,7 +185,7 @@ function renderDashboard() {
 
 function renderMine() {
   const mine = $("my-talk");
-  mine.hidden = speaking.myTalkS === null || isFacilitator();
+  mine.hidden = speaking.myTalkS === null || may(ACTIONS.seeSpeakingStats);
   mine.textContent = speaking.myTalkS === null ? "" : `You have spoken ${clockText(speaking.myTalkS)}`;
 }
 

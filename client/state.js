@@ -37,7 +37,26 @@ export const state = {
   // Captioner services connected to the session (facilitators are told).
   /** @type {import("./protocol.js").Captioner[]} */
   captioners: [],
+  // The actions this person holds (protocol.js permissionsOf, from `welcome`).
+  /** @type {Set<string>} */
+  permissions: new Set(),
+  // Who is talking now (participant ids), from audio levels.
+  /** @type {Set<string>} */
+  speaking: new Set(),
+  // Link quality per participant as the page measures its own ("good" | "poor").
+  quality: "good",
+  // The server paused the others' video to this page (its link is struggling).
+  videoPaused: false,
 };
+
+/**
+ * Whether this person holds an action (protocol.js ACTIONS); the page shows only
+ * what the server says they may do.
+ * @param {string} action
+ */
+export function may(action) {
+  return state.permissions.has(action);
+}
 
 /** The room this page is in ("main" or a breakout room's id). */
 export function myRoom() {
@@ -53,10 +72,6 @@ export function roomName(id) {
   return state.breakouts.rooms.find((r) => r.id === id)?.name ?? id;
 }
 
-/** Whether this page belongs to a facilitator (the server decides what it may do). */
-export function isFacilitator() {
-  return state.myRole === "therapist" || state.myRole === "co-facilitator";
-}
 
 /**
  * @template {HTMLElement} T

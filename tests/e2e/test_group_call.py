@@ -111,6 +111,7 @@ async def test_three_browsers_see_and_hear_each_other_without_server_encoding(
 
     # Sam leaves: his tile disappears from the other pages.
     await pages[2].click("#leave")
+    await pages[2].click("#leave-confirm")  # leaving asks first
 
     async def sam_gone() -> bool:
         shown = [await tiles(page) for page in pages[:2]]

@@ -1,0 +1,89 @@
+// What the page measures for itself: who is talking (audio levels of the tracks it
+// plays and of its own mic), its link quality, and the lobby's level meter.
+
+import { devices, micLevel } from "./devices.js";
+import { $, state } from "./state.js";
+
+const LOUD = 0.03; // RTP audio level (0..1) above which a remote voice counts
+const OWN_LOUD = 0.12; // our analyser's scaled RMS above which our own voice counts
+const HOLD_MS = 700; // a highlight stays this long after the voice stops: calm, no flicker
+
+/** @type {Map<string, number>} participant -> last time heard */
+const heard = new Map();
+/** @type {{lost: number, received: number} | null} */
+let lastCounts = null;
+
+function sampleSpeaking() {
+  const now = performance.now();
+  const connection = state.connection;
+  const pc = connection?.pc;
+  if (pc && connection) {
+    for (const receiver of pc.getReceivers()) {
+      if (receiver.track.kind !== "audio") continue;
+      const trackId = [...connection.remoteTracks].find(([, t]) => t === receiver.track)?.[0];
+      const owner = trackId ? state.tracks.get(trackId)?.participant : undefined;
+      if (!owner) continue;
+      const level = receiver.getSynchronizationSources()[0]?.audioLevel ?? 0;
+      const p = state.participants.get(owner);
+      if (level > LOUD && p?.mic === "live") heard.set(owner, now);
+    }
+    if (connection.sending.mic && micLevel() > OWN_LOUD) heard.set(state.myId, now);
+  }
+  const speaking = new Set([...heard].filter(([, at]) => now - at < HOLD_MS).map(([id]) => id));
+  const changed =
+    speaking.size !== state.speaking.size || [...speaking].some((id) => !state.speaking.has(id));
+  state.speaking = speaking;
+  return changed;
+}
+
+async function sampleQuality() {
+  const pc = state.connection?.pc;
+  if (!pc) return false;
+  let lost = 0;
+  let received = 0;
+  let rtt = 0;
+  const report = await pc.getStats();
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp") {
+      lost += s.packetsLost ?? 0;
+      received += s.packetsReceived ?? 0;
+    }
+    if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime) {
+      rtt = s.currentRoundTripTime;
+    }
+  });
+  let loss = 0;
+  if (lastCounts) {
+    const dl = lost - lastCounts.lost;
+    const dr = received - lastCounts.received;
+    loss = dl + dr > 0 ? dl / (dl + dr) : 0;
+  }
+  lastCounts = { lost, received };
+  const poor = state.videoPaused || loss > 0.05 || rtt > 0.5;
+  const quality = poor ? "poor" : "good";
+  const el = $("quality");
+  el.hidden = false;
+  el.dataset.quality = quality;
+  el.textContent = poor
+    ? "Your connection is weak: turn your video off to keep the sound clear"
+    : "Your connection: good";
+  const changed = quality !== state.quality;
+  state.quality = quality;
+  return changed;
+}
+
+/**
+ * Start the measuring loops; `render` runs when what they found changes the page.
+ * @param {() => void} render
+ */
+export function watchMedia(render) {
+  setInterval(() => {
+    if (!$("lobby").hidden) {
+      /** @type {HTMLMeterElement} */ ($("mic-level")).value = devices.source ? micLevel() : 0;
+    }
+    if (!$("call").hidden && sampleSpeaking()) render();
+  }, 150);
+  setInterval(() => {
+    if (!$("call").hidden) sampleQuality().then((changed) => changed && render()).catch(() => {});
+  }, 2000);
+}
