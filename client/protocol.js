@@ -87,32 +87,13 @@ export const ACTIONS = /** @type {const} */ ({
 });
 
 /**
- * The actions this person holds, from `welcome.permissions`.
- *
- * Until the server sends that list (issue 15 asked for it), fall back on what the
- * server chose to send: the moderator's view (the waiting room) comes only to people
- * who moderate, so it stands for the moderation actions that view serves (never
- * ending the session); everyone else gets the participant's own actions. Nothing
- * here reads a role name. Drop this fallback once `permissions` is always sent.
+ * The actions this person holds, from `welcome.permissions`: nothing when absent
+ * (then the page offers no moderation at all).
  * @param {Welcome} welcome
  * @returns {Set<string>}
  */
 export function permissionsOf(welcome) {
-  if (Array.isArray(welcome.permissions)) return new Set(welcome.permissions);
-  const a = ACTIONS;
-  if (welcome.waiting !== undefined) {
-    return new Set([
-      a.publishMic, a.publishCamera, a.seeWaitingRoom, a.admit, a.lock, a.mute, a.muteAll,
-      a.askUnmute, a.stopCamera, a.remove, a.revokeLink, a.setChat, a.chat,
-      a.lowerOthersHand, a.seeHands, a.seeBreakSignals, a.approvePresenter,
-      a.presentWithoutAsking, a.manageBreakouts, a.movePeople, a.broadcast, a.visitRooms,
-      a.seeHelpRequests, a.manageCaptions, a.seeSpeakingStats, a.setSpeakingOptions,
-    ]);
-  }
-  return new Set([
-    a.publishMic, a.publishCamera, a.chat, a.chatFacilitators, a.raiseHand, a.signalBreak,
-    a.askToPresent, a.askForHelp, a.chooseOwnRoom, a.moderateLedRoom,
-  ]);
+  return new Set(Array.isArray(welcome.permissions) ? welcome.permissions : []);
 }
 
 /**
