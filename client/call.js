@@ -339,6 +339,8 @@ function joinCall() {
  * @param {string} [by]
  */
 function endWith(why, message, by) {
+  // The first word on why is the fullest (a deny's message, then "session-left").
+  if (!$("ended").hidden) return;
   sessionStorage.removeItem(JOINED_KEY);
   stopAll();
   showEnded(why, message, by);
