@@ -5,7 +5,8 @@ live in `session.py` (arriving, moderation, chat, tracks), `sharing.py` and
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
+from enum import Enum
 
 from .breakouts import Breakouts
 from .errors import NotFound, NotPermitted, UserError
@@ -125,6 +126,12 @@ class SessionState:
             if (person := self._participants.get(t.participant_id)) is not None
             and not person.forwards(t.source)
         )
+
+    def snapshot(self) -> dict[str, object]:
+        """Every field of the session, connection state (tracks, captioners) included, as
+        a deep frozen copy that compares by value and order: "a refused command changes
+        nothing" means `snapshot()` is equal before and after."""
+        return {f.name.lstrip("_"): _frozen(getattr(self, f.name)) for f in fields(self)}
 
     # -- internals -----------------------------------------------------------
 
@@ -261,3 +268,20 @@ class SessionState:
         ):
             raise NotPermitted(f"you may {action.value} only in the breakout room you lead")
         return actor, target
+
+
+def _frozen(value: object) -> object:
+    """A deep, immutable copy of a piece of session state; dicts keep their order (the
+    order of arrival is state). A type it does not know is an error, not a shallow copy."""
+    if is_dataclass(value) and not isinstance(value, type):
+        inner = tuple((f.name, _frozen(getattr(value, f.name))) for f in fields(value))
+        return (type(value).__name__, inner)
+    if isinstance(value, dict):
+        return tuple((key, _frozen(item)) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(_frozen(item) for item in value)
+    if value is None or isinstance(value, str | int | float | Enum):
+        return value
+    raise TypeError(f"no frozen copy of {type(value).__name__} in a session snapshot")

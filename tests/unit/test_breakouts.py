@@ -77,7 +77,7 @@ def test_automatic_assignment_spreads_patients_and_peer_leaders_only() -> None:
 def test_bad_moves_are_errors_that_change_nothing() -> None:
     session = group()
     open_two_rooms(session)
-    before = session.to_record()
+    before = session.snapshot()
     with pytest.raises(NotFound):
         session.assign_to_room("p_t", "p_nobody", "r1")
     with pytest.raises(NotFound):
@@ -88,7 +88,7 @@ def test_bad_moves_are_errors_that_change_nothing() -> None:
         session.assign_to_room("p_a", "p_b", "r2")
     with pytest.raises(NotPermitted, match="not allowed"):
         session.choose_room("p_a", "r2")
-    assert session.to_record() == before
+    assert session.snapshot() == before
 
 
 def test_two_moves_of_one_person_leave_them_in_exactly_one_room() -> None:

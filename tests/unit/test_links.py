@@ -147,14 +147,18 @@ def test_revoking_twice_changes_nothing() -> None:
     session = session_with(("p_t", Role.THERAPIST))
     session.record_link(link("p_a"), T0)
     session.revoke_link("p_t", "p_a", T0)
+    before = session.snapshot()
     assert session.revoke_link("p_t", "p_a", T0 + 1) == []
+    assert session.snapshot() == before
 
 
 @pytest.mark.parametrize("role", [Role.PATIENT, Role.PEER_LEADER, Role.OBSERVER])
 def test_only_facilitators_revoke_links(role: Role) -> None:
     session = session_with(("p_t", Role.THERAPIST), ("p_x", role), ("p_a", Role.PATIENT))
+    before = session.snapshot()
     with pytest.raises(NotPermitted):
         session.revoke_link("p_x", "p_a", T0)
+    assert session.snapshot() == before
     assert session.entry_refusal("p_a") is None
 
 
@@ -162,10 +166,12 @@ def test_a_co_facilitator_revokes_but_not_the_therapist_nor_themself() -> None:
     session = session_with(
         ("p_t", Role.THERAPIST), ("p_co", Role.CO_FACILITATOR), ("p_a", Role.PATIENT)
     )
+    before = session.snapshot()
     with pytest.raises(NotPermitted):
         session.revoke_link("p_co", "p_t", T0)
     with pytest.raises(UserError):
         session.revoke_link("p_co", "p_co", T0)
+    assert session.snapshot() == before
     session.revoke_link("p_co", "p_a", T0)
     assert session.entry_refusal("p_a") == "link_revoked"
 

@@ -14,10 +14,12 @@ from server.domain.session import Session
 
 NOW = 1000.0
 THERAPIST, ACTOR, TARGET, WAITER = "p_therapist", "p_actor", "p_target", "p_waiter"
+CAPTIONER = "p_captioner"
 
 
 def session_with(role: Role) -> Session:
-    """A therapist, an actor of `role` and a patient in the call; one patient waiting."""
+    """A therapist, an actor of `role` and a patient in the call, publishing; one patient
+    waiting; a captioner service connected."""
     session = Session("s_1", "Group", NOW)
     session.join(THERAPIST, "Therapist", Role.THERAPIST, NOW)
     record = session.to_record()
@@ -41,6 +43,12 @@ def session_with(role: Role) -> Session:
     session.join(WAITER, "Waiter", Role.PATIENT, NOW)
     assert session.participant(TARGET).presence is Presence.PRESENT
     assert session.participant(WAITER).presence is Presence.WAITING
+    # Connection state that `to_record` leaves out, so that a refusal which leaked into
+    # it shows in `snapshot()`: published tracks and a connected captioner.
+    session.publish(THERAPIST, "t_therapist_mic", Source.MIC)
+    session.publish(TARGET, "t_target_mic", Source.MIC)
+    session.publish(TARGET, "t_target_cam", Source.CAMERA)
+    session.connect_captioner(CAPTIONER, "Captions", Role.CAPTIONER, NOW)
     return session
 
 
@@ -133,14 +141,14 @@ def test_the_session_enforces_the_matrix(role: Role, action: Action) -> None:
     session = session_with(role)
     if action in SETUP:
         SETUP[action](session)
-    before = session.to_record()
+    before = session.snapshot()
     if may(role, action):
         ATTEMPTS[action](session, role)
     else:
         with pytest.raises(NotPermitted):
             ATTEMPTS[action](session, role)
         # A refused action changes nothing.
-        assert session.to_record() == before
+        assert session.snapshot() == before
 
 
 def test_permissions_doc_shows_the_matrix_in_force() -> None:

@@ -57,7 +57,7 @@ def test_a_patient_waits_and_sees_nothing_until_admitted() -> None:
 def test_waiting_people_may_not_act() -> None:
     session = with_therapist()
     session.join("p_a", "Alex", Role.PATIENT, T0)
-    before = session.to_record()
+    before = session.snapshot()
     attempts: list[Callable[[], object]] = [
         lambda: session.raise_hand("p_a"),
         lambda: session.post_chat("p_a", "room", "hi", T0),
@@ -66,7 +66,7 @@ def test_waiting_people_may_not_act() -> None:
     for attempt in attempts:
         with pytest.raises(NotPermitted, match="waiting room"):
             attempt()
-    assert session.to_record() == before
+    assert session.snapshot() == before
 
 
 def test_denied_people_are_told_why_and_leave() -> None:
@@ -197,10 +197,12 @@ def test_observers_publish_nothing_and_cannot_turn_a_mic_on() -> None:
     session.join("p_o", "Casey", Role.OBSERVER, T0, pre_admitted=True)
     view = session.participant("p_o")
     assert (view.mic, view.camera) == ("off", "off")
+    before = session.snapshot()
     with pytest.raises(NotPermitted):
         session.set_media_state("p_o", "live", None)
     with pytest.raises(NotPermitted):
         session.publish("p_o", "t_x", Source.MIC)
+    assert session.snapshot() == before
 
 
 def test_hands_queue_in_order_of_raising_and_leave_with_their_owner() -> None:

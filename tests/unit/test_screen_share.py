@@ -113,10 +113,10 @@ def test_with_the_wait_policy_a_second_presenter_waits_for_the_first() -> None:
 def test_an_observer_cannot_be_approved_to_present() -> None:
     session = group()
     session.join("p_o", "Observer", Role.OBSERVER, T0)
-    before = session.to_record()
+    before = session.snapshot()
     with pytest.raises(NotPermitted, match="cannot present"):
         session.answer_share("p_t", "p_o", True)
-    assert session.to_record() == before
+    assert session.snapshot() == before
     assert not session.may_share("p_o")
     with pytest.raises(NotPermitted):
         session.publish("p_o", "t_screen", Source.SCREEN)
