@@ -11,10 +11,10 @@ import asyncio
 
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCRtpReceiver
 
-from bench.clips import Clip
-from bench.lean_gen import IdleTrack, wait_connected
-from bench.lean_streams import PacedStream, ReceiveTally, Window, stream_id
-from bench.lean_wire import FastReceiver, silence_receiver
+from bench.forwarding.clips import Clip
+from bench.forwarding.lean_gen import IdleTrack, wait_connected
+from bench.forwarding.lean_streams import PacedStream, ReceiveTally, Window, stream_id
+from bench.forwarding.lean_wire import FastReceiver, silence_receiver
 from media.aiortc_hooks import forward_through_sender, offer_loopback_candidates
 
 

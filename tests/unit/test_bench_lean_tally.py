@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from bench.clips import Clip
-from bench.lean_results import delivery, merged_latency, percentile
-from bench.lean_streams import (
+from bench.forwarding.clips import Clip
+from bench.forwarding.lean_results import delivery, merged_latency, percentile
+from bench.forwarding.lean_streams import (
     MAGIC,
     TRAILER,
     ReceiveTally,

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bench.clips import Clip
+from bench.forwarding.clips import Clip
 from media.aiortc_hooks import SenderLink, SendParameters
 
 TRAILER = struct.Struct("!HHIBBq")

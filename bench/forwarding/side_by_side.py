@@ -1,13 +1,13 @@
 """Side-by-side forwarding benchmark: PeerCircle against Janus's VideoRoom, same lean load.
 
 For each room size N, each server in turn: start it, start the lean load generators
-(`bench.lean_gen`, one or two processes, each some of the participants), wait until
+(`bench.forwarding.lean_gen`, one or two processes, each some of the participants), wait until
 every stream flows, warm up, then measure one window: the server's CPU from /proc,
 frames delivered and one-way latency from the packets' trailers. Run it as root from
 the repository root, in a fresh network namespace (a dummy interface `d0` is added
 there for Janus's ICE; no packet can leave the machine):
 
-    unshare -n bash -c 'ip link set lo up && .venv/bin/python -m bench.side_by_side'
+    unshare -n bash -c 'ip link set lo up && .venv/bin/python -m bench.forwarding.side_by_side'
 """
 
 from __future__ import annotations
@@ -24,10 +24,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.clips import OUT_DIR
-from bench.lean_results import Figures, SideResult, delivery, merged_latency, percentile, table
-from bench.procstat import CpuSample, drops_between, process_cpu_s, process_rss_mb
-from bench.servers import JANUS_ROOM, ROOT, BenchServer, JanusServer, PeerCircleServer, open_log
+from bench.common.paths import OUT_DIR, REPO_ROOT
+from bench.common.procstat import CpuSample, drops_between, process_cpu_s, process_rss_mb
+from bench.forwarding.lean_results import (
+    Figures,
+    SideResult,
+    delivery,
+    merged_latency,
+    percentile,
+    table,
+)
+from bench.forwarding.servers import (
+    JANUS_ROOM,
+    BenchServer,
+    JanusServer,
+    PeerCircleServer,
+    open_log,
+)
 
 DUMMY, PEER = "d0", "d1"
 DUMMY_ADDRESS = "10.99.0.1/24"  # inside this namespace only; traffic to it stays on the host
@@ -56,12 +69,13 @@ def prepare_namespace() -> None:
     if sorted(names) != sorted(["lo", DUMMY, PEER]):
         sys.exit(
             f"network interfaces {names}: run inside a fresh network namespace, e.g.\n"
-            "  unshare -n bash -c 'ip link set lo up && .venv/bin/python -m bench.side_by_side'"
+            "  unshare -n bash -c 'ip link set lo up && "
+            ".venv/bin/python -m bench.forwarding.side_by_side'"
         )
 
 
 class Generator:
-    """One `bench.lean_gen` process and its JSON-lines conversation."""
+    """One `bench.forwarding.lean_gen` process and its JSON-lines conversation."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
@@ -124,11 +138,11 @@ async def start_generators(
                 *args.gen_prefix,
                 sys.executable,
                 "-m",
-                "bench.lean_gen",
+                "bench.forwarding.lean_gen",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
-                cwd=ROOT,
+                cwd=REPO_ROOT,
                 limit=64 * 1024 * 1024,  # a result line holds latency histograms
             )
         finally:
@@ -307,7 +321,7 @@ def _ints(text: str) -> list[int]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line flags."""
-    parser = argparse.ArgumentParser(prog="bench.side_by_side", description=__doc__)
+    parser = argparse.ArgumentParser(prog="bench.forwarding.side_by_side", description=__doc__)
     parser.add_argument("--sizes", type=_ints, default=[2, 6, 10, 15])
     parser.add_argument("--screen-sizes", type=_ints, default=[15], help="N with a screen share")
     parser.add_argument("--servers", type=lambda s: s.split(","), default=["PeerCircle", "Janus"])

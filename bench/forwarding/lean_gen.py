@@ -1,9 +1,9 @@
 """Lean load generator: some of a room's participants, sending pre-packetized RTP, counting.
 
-Runs as its own process (the orchestrator, `bench.side_by_side`, starts one or two)
+Runs as its own process (the orchestrator, `bench.forwarding.side_by_side`, starts one or two)
 so the server's CPU is measured alone. aiortc does ICE and DTLS; RTP goes out through
-the senders' transports (`bench.lean_streams.PacedStream`) and comes in through one
-reader thread (`bench.lean_wire.FastReceiver`); nothing is encoded, decoded or
+the senders' transports (`bench.forwarding.lean_streams.PacedStream`) and comes in through one
+reader thread (`bench.forwarding.lean_wire.FastReceiver`); nothing is encoded, decoded or
 reassembled. Talks JSON lines: stdin gets the plan, then `{"feeds": ...}`, then
 `{"window": [start_ns, end_ns]}`; stdout gets `published`, `flowing`, `result`.
 Closing stdin ends it.
@@ -23,14 +23,14 @@ from typing import Any
 
 from aiortc import MediaStreamTrack, RTCPeerConnection
 
-from bench.clips import Clip, ClipSpec, load_clips
-from bench.janus_client import JanusSession, new_peer_connection, publish, subscribe
-from bench.lean_streams import PacedStream, ReceiveTally, Window, stream_id
-from bench.lean_wire import FastReceiver, dtls_transport, silence_receiver
+from bench.forwarding.clips import Clip, ClipSpec, load_clips
+from bench.forwarding.janus_client import JanusSession, new_peer_connection, publish, subscribe
+from bench.forwarding.lean_streams import PacedStream, ReceiveTally, Window, stream_id
+from bench.forwarding.lean_wire import FastReceiver, dtls_transport, silence_receiver
 from media.aiortc_hooks import forward_through_sender, offer_loopback_candidates
 from tests.support.client import Client
 
-log = logging.getLogger("bench.lean_gen")
+log = logging.getLogger("bench.forwarding.lean_gen")
 CAMERA = ClipSpec(video_kbps=500)
 SCREEN = ClipSpec(width=1280, height=720, fps=15, video_kbps=900, keyframe_interval_s=4)
 GRACE_S = 2.0
@@ -294,7 +294,7 @@ def result(ctx: Context) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Entry point: `python -m bench.lean_gen`, plan on stdin (one JSON line)."""
+    """Entry point: `python -m bench.forwarding.lean_gen`, plan on stdin (one JSON line)."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("bench").setLevel(logging.INFO)
     plan = json.loads(sys.stdin.readline())

@@ -2,7 +2,7 @@
 
 Runs in its own process so the server's CPU can be measured alone. Reads a JSON plan
 (one line) on stdin and writes one JSON line per milestone on stdout (`ready`,
-`window-start`, `window-end`), each with counters; `bench.forwarding` reads the
+`window-start`, `window-end`), each with counters; `bench.forwarding.mediarelay` reads the
 server's CPU when a window line arrives, then sends a line (or closes stdin) to let
 us disconnect. Run from the repository root so `tests.support` imports.
 """
@@ -21,11 +21,11 @@ from typing import Any
 
 from aiortc import MediaStreamTrack, RTCRtpSender
 
-from bench.clips import ClipTrack, load_clips
+from bench.forwarding.clips import ClipTrack, load_clips
 from media.aiortc_hooks import offer_loopback_candidates, take_keyframe_request, tap_encoded_frames
 from tests.support.client import Client
 
-log = logging.getLogger("bench.loadgen")
+log = logging.getLogger("bench.forwarding.loadgen")
 KINDS = ("audio", "video")
 CLOSE_WITHIN_S = 15.0
 LINGER_MAX_S = 30.0
@@ -87,7 +87,7 @@ class LoadPlan:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> LoadPlan:
-        """Parse the plan bench.forwarding writes to our stdin."""
+        """Parse the plan bench.forwarding.mediarelay writes to our stdin."""
         return cls(
             base_url=str(raw["base_url"]),
             tokens=tuple(str(t) for t in raw["tokens"]),
@@ -168,7 +168,7 @@ class LoopLag:
 
 
 def emit(event: str, **fields: Any) -> None:
-    """One JSON line for bench.forwarding."""
+    """One JSON line for bench.forwarding.mediarelay."""
     sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
     sys.stdout.flush()
 
@@ -219,7 +219,7 @@ async def run(plan: LoadPlan) -> None:
 
 
 def main() -> None:
-    """Entry point: `python -m bench.loadgen < plan.json` (one line of JSON)."""
+    """Entry point: `python -m bench.forwarding.loadgen < plan.json` (one line of JSON)."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     plan = LoadPlan.from_json(json.loads(sys.stdin.readline()))
     asyncio.run(run(plan))

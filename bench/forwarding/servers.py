@@ -14,7 +14,8 @@ from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common.paths import REPO_ROOT
+
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10)
 STOP_WITHIN_S = 5.0
 
@@ -63,7 +64,7 @@ class BenchServer:
         log = open_log(self.log_path)
         try:
             self._process = await asyncio.create_subprocess_exec(
-                *self.argv(), stdout=log, stderr=log, env=self.env(), cwd=ROOT
+                *self.argv(), stdout=log, stderr=log, env=self.env(), cwd=REPO_ROOT
             )
         finally:
             os.close(log)
@@ -160,13 +161,13 @@ class PeerCircleServer(BenchServer):
 
 
 class ReferenceServer(BenchServer):
-    """`python -m bench.reference_relay`: aiortc's MediaRelay; tokens are just names."""
+    """`python -m bench.forwarding.reference_relay`: aiortc's MediaRelay; tokens are just names."""
 
     label = "MediaRelay"
 
     def argv(self) -> list[str]:
         """The reference relay's entry point."""
-        return [sys.executable, "-m", "bench.reference_relay", "--port", str(self.port)]
+        return [sys.executable, "-m", "bench.forwarding.reference_relay", "--port", str(self.port)]
 
     async def tokens(self, count: int) -> list[str]:
         """The reference takes any token as a display name."""

@@ -5,7 +5,7 @@ A minimal server speaking the subset of docs/PROTOCOL.md the load generator uses
 whose media path is aiortc's own: each published track is received (decoded) and
 `MediaRelay().subscribe()`d into every other participant's sender (re-encoded).
 Not a product: the token is taken as the display name unchecked, everyone is in
-one room, and there is no reconnecting. Run: `python -m bench.reference_relay --port P`.
+one room, and there is no reconnecting. Run: `python -m bench.forwarding.reference_relay --port P`.
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 def main() -> None:
-    """Entry point: `python -m bench.reference_relay --port P` (listens on 127.0.0.1)."""
+    """Entry point: `python -m bench.forwarding.reference_relay --port P` (listens on 127.0.0.1)."""
     parser = argparse.ArgumentParser(prog="reference_relay", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()

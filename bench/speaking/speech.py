@@ -14,7 +14,7 @@ Conditions:
   40-120 ms, as a speaker-to-mic path after an imperfect echo canceller), and one
   speaker is 15 dB quieter than the rest. Levels are drawn per mic from the seed.
 
-Command: `.venv/bin/python -m bench.speech --participants 6 --minutes 5
+Command: `.venv/bin/python -m bench.speaking.speech --participants 6 --minutes 5
 --condition realistic --seed 1 --out bench/out/session-6` writes `p0.wav ...` and
 `truth.json`.
 

@@ -6,7 +6,7 @@ every frame of every mic is voiced (the worst case for attribution). Frames arri
 in 0.5 s batches per mic, as from the media tap; `advance` runs after each round of
 batches, the report and cues once per media second.
 
-    .venv/bin/python -m bench.speaking_ledger [--minutes 10] [--sizes 2,6,10,15]
+    .venv/bin/python -m bench.speaking.ledger [--minutes 10] [--sizes 2,6,10,15]
 """
 
 from __future__ import annotations

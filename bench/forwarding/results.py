@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.procstat import CpuSample, drops_between
+from bench.common.procstat import CpuSample, drops_between
 
 KINDS = ("audio", "video")
 

@@ -1,6 +1,6 @@
 """Speaking-time accuracy (issue 6, item 6): synthetic sessions through the real path.
 
-Sessions of 2, 6 and 10 participants from espeak-ng voices (bench/speech.py: overlaps,
+Sessions of 2, 6 and 10 participants from espeak-ng voices (bench/speaking/speech.py: overlaps,
 backchannels, one long monologue; one silent patient at 6 and 10) in two conditions,
 `clean` and `realistic` (pink noise at 10-20 dB SNR, residual echo of the others at
 -15 to -30 dB in each mic, one speaker 15 dB quieter). Each mic is Opus-encoded once
@@ -10,10 +10,10 @@ apart), then to the domain `SpeakingLedger` (advance every batch; report, find_c
 and CueBoard once per media second). A truth ledger fed from the truth intervals, with
 the same metric and cue settings, gives the cues to compare with. Everyone is a patient.
 
-    .venv/bin/python -m bench.speaking_accuracy            # 10 min sessions, a few minutes
-    .venv/bin/python -m bench.speaking_accuracy --quick    # 6 min sessions
-    .venv/bin/python -m bench.speaking_accuracy --people   # also every participant
-    .venv/bin/python -m bench.speaking_accuracy --sweep echo_margin_db=6,8,10 --no-cues
+    .venv/bin/python -m bench.speaking.accuracy            # 10 min sessions, a few minutes
+    .venv/bin/python -m bench.speaking.accuracy --quick    # 6 min sessions
+    .venv/bin/python -m bench.speaking.accuracy --people   # also every participant
+    .venv/bin/python -m bench.speaking.accuracy --sweep echo_margin_db=6,8,10 --no-cues
 
 Generated audio, packets and the tap's frames are cached in bench/out/accuracy/
 (`--fresh` decodes again); `--set NAME=VALUE` and `--sweep NAME=V1,V2` override
@@ -28,15 +28,15 @@ import platform
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import Any
 
-from bench.speaking_replay import Replay, Score, replay, score, truth_replay
-from bench.speaking_tap import Session, TapFrames, session, tap_frames
-from bench.speech import SessionSpec
+from bench.common.paths import OUT_DIR
+from bench.speaking.replay import Replay, Score, replay, score, truth_replay
+from bench.speaking.sessions import Session, TapFrames, session, tap_frames
+from bench.speaking.speech import SessionSpec
 from server.domain.speaking import FrameBatch, SpeakingSettings
 
-ROOT = Path(__file__).parent / "out" / "accuracy"
+ROOT = OUT_DIR / "accuracy"
 # Sentence pauses inside a turn stay under the turn gap (0.5 s), so the truth's turns
 # are the generator's turns (the monologue is one turn in the truth too).
 PAUSE_S = (0.2, 0.45)

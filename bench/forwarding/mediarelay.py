@@ -1,12 +1,12 @@
 """Forwarding benchmark: PeerCircle's media plane against aiortc's MediaRelay, same load.
 
-For each room size N, each server in turn: start it, run `bench.loadgen` (N participants
+For each room size N, each server in turn: start it, run `bench.forwarding.loadgen` (N participants
 publishing pre-encoded mic + camera to everyone else) in its own process, wait until
 every stream flows, warm up, then measure one window: server CPU from /proc, frames
 delivered from the load generator's counters. Loopback only; run it in a fresh
 network namespace from the repository root:
 
-    unshare -n bash -c 'ip link set lo up && .venv/bin/python -m bench.forwarding'
+    unshare -n bash -c 'ip link set lo up && .venv/bin/python -m bench.forwarding.mediarelay'
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.clips import OUT_DIR, load_clips
-from bench.procstat import CpuSample, process_rss_mb
-from bench.results import RunResult, compute, table
-from bench.servers import ROOT, BenchServer, PeerCircleServer, ReferenceServer, open_log
+from bench.common.paths import OUT_DIR, REPO_ROOT
+from bench.common.procstat import CpuSample, process_rss_mb
+from bench.forwarding.clips import load_clips
+from bench.forwarding.results import RunResult, compute, table
+from bench.forwarding.servers import BenchServer, PeerCircleServer, ReferenceServer, open_log
 
 RSS_POLL_S = 0.5
 
@@ -40,7 +41,8 @@ def check_loopback_only() -> None:
     if names != ["lo"]:
         sys.exit(
             f"network interfaces {names}: run inside a fresh network namespace, e.g.\n"
-            "  unshare -n bash -c 'ip link set lo up && .venv/bin/python -m bench.forwarding'"
+            "  unshare -n bash -c 'ip link set lo up && "
+            ".venv/bin/python -m bench.forwarding.mediarelay'"
         )
 
 
@@ -90,11 +92,11 @@ async def measure(server: BenchServer, n: int, args: argparse.Namespace) -> RunR
             loadgen = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bench.loadgen",
+                "bench.forwarding.loadgen",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
-                cwd=ROOT,
+                cwd=REPO_ROOT,
             )
         finally:
             os.close(log)
@@ -174,7 +176,7 @@ async def run(args: argparse.Namespace) -> list[RunResult]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line flags."""
-    parser = argparse.ArgumentParser(prog="bench.forwarding", description=__doc__)
+    parser = argparse.ArgumentParser(prog="bench.forwarding.mediarelay", description=__doc__)
     parser.add_argument(
         "--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[2, 4, 6, 10]
     )

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.lean_streams import LATENCY_BUCKET_NS, stream_name
+from bench.forwarding.lean_streams import LATENCY_BUCKET_NS, stream_name
 
 
 @dataclass

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from bench.speaking_tap import MAX_SKEW_S, Session
+from bench.speaking.sessions import MAX_SKEW_S, Session
 from media.audio_tap import BATCH_S
 from server.domain.speaking import (
     CueBoard,

@@ -1,10 +1,10 @@
 """Does captioning slow the forward path? 15 mics forwarded to 4 slots each in real
-time (bench/audio_tap.py's harness: the real PublishedTrack/ForwardSlot code and the
+time (bench/common/audio_harness.py: the real PublishedTrack/ForwardSlot code and the
 real audio tap, no sockets), once with no caption engine and once while the whisper
 engine transcribes without pause in its worker process. Prints how late the 20 ms send
 ticks start and the loop's CPU per forwarded packet, and the ratio of the two runs.
 
-    .venv/bin/python -m bench.captions_forward --seconds 30
+    .venv/bin/python -m bench.captions.forward --seconds 30
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import platform
 
-from bench.audio_tap import forward_cost, speech_packets
+from bench.common.audio_harness import forward_cost, speech_packets
 from server.captions import CaptionEvent, CaptionSettings, SpeechSegment, load_engine
 from tests.support.speech import silence, synthesize
 

@@ -22,7 +22,8 @@ import av
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-OUT_DIR = Path(__file__).resolve().parent / "out"
+from bench.common.paths import OUT_DIR
+
 VIDEO_CLOCK = 90_000
 AUDIO_CLOCK = 48_000
 AUDIO_FRAME_SAMPLES = 960  # 20 ms at 48 kHz

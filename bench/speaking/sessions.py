@@ -1,4 +1,4 @@
-"""Synthetic sessions through the real mic path: espeak-ng WAVs (bench/speech.py) ->
+"""Synthetic sessions through the real mic path: espeak-ng WAVs (bench/speaking/speech.py) ->
 20 ms Opus packets (PyAV, once) -> the server's `AudioTap` (libopus decode to 16 kHz,
 webrtcvad, media clock) -> voice frames per mic, as the tap delivers them.
 
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.audio_tap import rtp
-from bench.speech import SessionSpec, generate
+from bench.common.audio_harness import rtp
+from bench.speaking.speech import SessionSpec, generate
 from media.audio_tap import BATCH_S, AudioTap
 from media.voice import VoiceFrame as MediaFrame
 from server.domain.speaking import FrameBatch, VoiceFrame

@@ -2,7 +2,7 @@
 real time through webrtcvad, the segmenter and the configured engine (default:
 whisper tiny.en in its worker process).
 
-    .venv/bin/python -m bench.captions [--engine whisper] [--voices 3] [--sentences 4]
+    .venv/bin/python -m bench.captions.engine [--engine whisper] [--voices 3] [--sentences 4]
 
 Prints word error rate, latency from the end of each spoken sentence to its final
 caption (p50, p95), CPU per audio second (worker and this process), and what the
@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from bench.procstat import process_cpu_s
+from bench.common.procstat import process_cpu_s
 from server.captions import (
     FRAME_S,
     CaptionEvent,
