@@ -116,6 +116,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     signaling = Signaling(sio, registry, bridge, signer, settings, captions, speaking)
     bridge.attach(media, signaling.send_offer, signaling.restart_media)
     bridge.video_paused = signaling.video_paused
+    bridge.publish_of = signaling.publish_of
     bridge.voice_sinks.append(captions.on_frames)
     bridge.voice_sinks.append(speaking.on_frames)
     # Present first, so clients hear of a change before media follows it.

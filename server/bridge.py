@@ -12,8 +12,16 @@ from media.server import MediaServer
 from media.voice import VoiceFrame as MediaVoiceFrame
 
 from .domain.errors import PeerCircleError
-from .domain.events import Event, ParticipantLeft, SessionEnded, ShareEnded
-from .domain.model import Source
+from .domain.events import (
+    Event,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantRejoined,
+    ParticipantUpdated,
+    SessionEnded,
+    ShareEnded,
+)
+from .domain.model import Presence, Source
 from .domain.session import Session
 from .domain.voice import VoiceFrame
 from .host import SessionRegistry
@@ -42,6 +50,8 @@ class MediaBridge:
         self.send_offer: OfferSink = lambda peer_id, offer: None
         self.restart_media: Callable[[str], None] = lambda peer_id: None
         self.video_paused: Callable[[str, bool], None] = lambda peer_id, paused: None
+        # What a participant's connection in the call asked to publish (signaling).
+        self.publish_of: Callable[[str], list[str] | None] = lambda participant_id: None
         self._peer_session: dict[str, str] = {}
         # Called with (session id, participant id, room, frames) for every mic batch.
         self.voice_sinks: list[VoiceSink] = []
@@ -55,19 +65,21 @@ class MediaBridge:
         self.send_offer = send_offer
         self.restart_media = restart
 
-    async def open_peer(self, session_id: str, participant_id: str, publish: list[str]) -> None:
-        """Start media for a participant who joined."""
+    async def _open_peer(self, session_id: str, participant_id: str) -> None:
+        """Start (or restart) a participant's media, with what their connection asked
+        to publish; nothing if they have no connection in the call."""
         assert self.media is not None
+        publish = self.publish_of(participant_id)
+        if publish is None:
+            return
         self._peer_session[participant_id] = session_id
         await self.media.open_peer(participant_id, publish)
-        host = await self._registry.get(session_id)
-        self.media.apply_plan(plan_of(host.session))
 
-    async def close_peer(self, participant_id: str) -> None:
-        """Stop a participant's media."""
+    async def _close_peer(self, participant_id: str) -> None:
+        """Stop a participant's media, if they have any."""
         assert self.media is not None
-        await self.media.close_peer(participant_id)
-        self._peer_session.pop(participant_id, None)
+        if self._peer_session.pop(participant_id, None) is not None:
+            await self.media.close_peer(participant_id)
 
     def start_screen(self, participant_id: str) -> None:
         """Offer the participant a screen publish slot (KeyError: no peer)."""
@@ -94,18 +106,28 @@ class MediaBridge:
     # -- session events -> media ------------------------------------------------
 
     async def on_events(self, session: Session, events: list[Event]) -> None:
-        """Host listener: keep forwarding in line with the session."""
+        """Host listener: keep forwarding in line with the session. This is the one
+        place peers open and close: when someone comes in (or joins again) and when
+        they show as reconnecting, leave, or the session ends."""
         if self.media is None:
             return
         for event in events:
-            if isinstance(event, ParticipantLeft):
-                await self.close_peer(event.participant_id)
-            elif isinstance(event, ShareEnded):
-                self.media.stop_publishing(event.participant_id, "screen")
-            elif isinstance(event, SessionEnded):
-                for peer_id, sid in list(self._peer_session.items()):
-                    if sid == session.id:
-                        await self.close_peer(peer_id)
+            match event:
+                case ParticipantJoined(participant=p) | ParticipantRejoined(participant=p):
+                    await self._open_peer(session.id, p.id)
+                case ParticipantUpdated(participant=p):
+                    if p.presence is Presence.RECONNECTING:
+                        await self._close_peer(p.id)
+                    elif p.presence is Presence.PRESENT and p.id not in self._peer_session:
+                        await self._open_peer(session.id, p.id)  # back within grace
+                case ParticipantLeft(participant_id=pid):
+                    await self._close_peer(pid)
+                case ShareEnded(participant_id=pid):
+                    self.media.stop_publishing(pid, "screen")
+                case SessionEnded():
+                    for peer_id, sid in list(self._peer_session.items()):
+                        if sid == session.id:
+                            await self._close_peer(peer_id)
         self.media.apply_plan(plan_of(session))
 
     # -- media -> session (MediaListener) ---------------------------------------

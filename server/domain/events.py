@@ -54,6 +54,14 @@ class ParticipantUpdated:
 
 
 @dataclass(frozen=True)
+class ParticipantRejoined:
+    """Someone in the call joined again (a new connection, or a media restart): their
+    media starts afresh; nothing others see has changed."""
+
+    participant: ParticipantView
+
+
+@dataclass(frozen=True)
 class ParticipantLeft:
     """A participant is gone from the session (reason: left, timeout, removed, ended, denied)."""
 
@@ -304,6 +312,7 @@ class CaptionerLeft:
 
 Event = (
     ParticipantJoined
+    | ParticipantRejoined
     | ParticipantWaiting
     | ParticipantAdmitted
     | ParticipantDenied

@@ -21,6 +21,7 @@ from .events import (
     ParticipantAdmitted,
     ParticipantDenied,
     ParticipantJoined,
+    ParticipantRejoined,
     ParticipantUpdated,
     ParticipantWaiting,
     SessionEnded,
@@ -75,8 +76,11 @@ class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions, JoinLin
                 known.dropped_at = None
                 self._come_in(known)
                 return [ParticipantUpdated(known.view())]
-            # Knocking again while waiting (or joining again while in) changes nothing:
-            # no event, so no audit record and no push to the facilitators.
+            if known.presence is Presence.PRESENT:
+                # A new connection (or a media restart) of someone in the call.
+                return [ParticipantRejoined(known.view())]
+            # Knocking again while waiting changes nothing: no event, so no audit
+            # record and no push to the facilitators.
             return []
         person = Participant(participant_id, name, role, pre_admitted=pre_admitted)
         # Someone who may not publish (an observer) shows as muted with camera off.

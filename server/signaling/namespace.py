@@ -173,8 +173,8 @@ class Signaling(
         self.presenter.background(self._drop(conn))
 
     async def _drop(self, conn: Connection) -> None:
-        """The connection is gone: close its media, keep the seat for the grace period."""
-        await self._bridge.close_peer(conn.participant_id)
+        """The connection is gone: keep the seat for the grace period (the bridge closes
+        the media when the person shows as reconnecting)."""
         host = await self._registry.get(conn.session_id)
         pid = conn.participant_id
         try:
@@ -185,7 +185,8 @@ class Signaling(
         host.run_later(grace, lambda s, now: s.expire_dropped(now, grace))
 
     async def _enter_call(self, conn: Connection, session: Session) -> None:
-        """The participant is in the call now: rooms, welcome, media."""
+        """The participant is in the call now: rooms and welcome (the presenter calls
+        this first, so the bridge's offer follows the welcome)."""
         if conn.in_call:
             return
         conn.in_call = True
@@ -195,7 +196,12 @@ class Signaling(
         if conn.moderates:
             await self._sio.enter_room(conn.sid, facilitator_room(session.id))
         await self._sio.emit("welcome", self._welcome(session, conn), to=conn.sid)
-        await self._bridge.open_peer(session.id, conn.participant_id, conn.publish)
+
+    def publish_of(self, participant_id: str) -> list[str] | None:
+        """What the participant's connection in the call asked to publish (None: no
+        connection in the call), for the bridge opening their media."""
+        conn = self.connections.current(participant_id)
+        return list(conn.publish) if conn is not None and conn.in_call else None
 
     # -- dispatch ----------------------------------------------------------------
 
@@ -271,10 +277,10 @@ class Signaling(
                 pid, grant.name, grant.role, now, grant.pre_admitted, declines_captions=declined
             )
         )
+        # Coming in (welcome, then media) follows the events: the presenter and the
+        # bridge. A repeated knock has none.
         presence = host.session.participant(pid).presence
-        if presence is Presence.PRESENT:
-            await self._enter_call(conn, host.session)
-        elif presence is Presence.WAITING and not events:
+        if presence is Presence.WAITING and not events:
             # A repeated knock changes nothing (no audit record, no push to the
             # facilitators); only this socket hears that it is waiting.
             body = {"session": {"title": host.session.title}}
@@ -284,7 +290,6 @@ class Signaling(
         """`leave`: go now, without a grace period."""
         parse_empty(data)
         pid = conn.participant_id
-        await self._bridge.close_peer(pid)
         await self._run(conn, lambda s, now: s.leave(pid))
         conn.joined = False
         await self._sio.emit("session-left", {"reason": "left"}, to=conn.sid)
@@ -293,7 +298,7 @@ class Signaling(
     async def _replace(self, old_sid: str) -> None:
         old = self.connections.remove(old_sid)
         if old is not None:
-            await self._bridge.close_peer(old.participant_id)
+            # Its media goes when the new connection's join restarts it (the bridge).
             await self._sio.emit("session-left", {"reason": "replaced"}, to=old_sid)
             await self._sio.disconnect(old_sid)
 

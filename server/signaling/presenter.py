@@ -33,6 +33,7 @@ from ..domain.events import (
     ParticipantJoined,
     ParticipantLeft,
     ParticipantMoved,
+    ParticipantRejoined,
     ParticipantUpdated,
     ParticipantWaiting,
     SessionEnded,
@@ -44,7 +45,7 @@ from ..domain.events import (
     TrackUnpublished,
     UnmuteRequested,
 )
-from ..domain.model import MAIN_ROOM
+from ..domain.model import MAIN_ROOM, Presence
 from ..domain.session import Session
 from .bodies import (
     breakout_console,
@@ -79,9 +80,7 @@ class Presenter:
             match event:
                 case ParticipantJoined(participant=p):
                     await self._emit("participant-joined", p.to_wire(), room)
-                    conn = self._connections.current(p.id)
-                    if conn is not None and not conn.in_call:
-                        await self._enter_call(conn, session)
+                    await self._bring_in(p.id, session)
                     waiting_changed = True
                 case ParticipantWaiting(participant=p):
                     await self._to(p.id, "waiting", {"session": {"title": session.title}})
@@ -93,6 +92,10 @@ class Presenter:
                     waiting_changed = True
                 case ParticipantUpdated(participant=p):
                     await self._emit("participant-updated", p.to_wire(), room)
+                    if p.presence is Presence.PRESENT:
+                        await self._bring_in(p.id, session)  # back within the grace period
+                case ParticipantRejoined(participant=p):
+                    await self._bring_in(p.id, session)
                 case ParticipantLeft(participant_id=pid, reason=reason, by=by):
                     await self._emit("participant-left", {"id": pid, "reason": reason}, room)
                     await self._release(pid, reason, by.name if by else None, room, staff)
@@ -135,9 +138,9 @@ class Presenter:
                         await self._emit("chat-message", body, room_channel(session.id, chat_room))
                     else:
                         await self._emit("chat-message", body, staff)
-                        conn = self._connections.current(sender.id)
-                        if conn is not None and not conn.moderates:
-                            await self._emit("chat-message", body, conn.sid)
+                        own = self._connections.current(sender.id)
+                        if own is not None and not own.moderates:
+                            await self._emit("chat-message", body, own.sid)
                 case BreakRequested(participant=who, at=at):
                     await self._emit(
                         "break-requested",
@@ -214,6 +217,13 @@ class Presenter:
         if breakouts_changed:
             await self._emit("breakouts", breakouts(session), room)
             await self._emit("breakout-console", breakout_console(session), staff)
+
+    async def _bring_in(self, participant_id: str, session: Session) -> None:
+        """The person's current connection enters the call (rooms, welcome) unless it
+        already has."""
+        conn = self._connections.current(participant_id)
+        if conn is not None and not conn.in_call:
+            await self._enter_call(conn, session)
 
     async def _switch_channel(self, session_id: str, pid: str, old: str, new: str) -> None:
         """Room-scoped messages (chat) follow the person to their new room."""

@@ -8,6 +8,7 @@ from server.domain.errors import NotFound, NotPermitted, UserError
 from server.domain.events import (
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantRejoined,
     ParticipantUpdated,
     SessionEnded,
     TrackPublished,
@@ -50,10 +51,14 @@ def test_participants_are_listed_in_order_of_arrival() -> None:
     assert [p.id for p in session.participants()] == ["p_c", "p_a", "p_b"]
 
 
-def test_joining_again_while_present_changes_nothing() -> None:
+def test_joining_again_while_present_restarts_media_and_changes_nothing_else() -> None:
     session = new_session(("p_a", Role.PATIENT))
-    assert session.join("p_a", "Alex", Role.PATIENT, T0 + 5) == []
+    before = session.snapshot()
+    [event] = session.join("p_a", "Alex", Role.PATIENT, T0 + 5)
+    # A new connection (or a media restart): the bridge reopens the peer.
+    assert isinstance(event, ParticipantRejoined) and event.participant.id == "p_a"
     assert len(session.participants()) == 1
+    assert session.snapshot() == before
 
 
 def test_captioner_may_not_join() -> None:
