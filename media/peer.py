@@ -18,20 +18,21 @@ from aiortc import (
 )
 from aiortc.sdp import candidate_from_sdp
 
-from .aiortc_hooks import (
+from .audio_tap import AudioTap
+from .background import in_background
+from .congestion import CongestionGuard, VideoState
+from .forward_slot import ForwardSlot
+from .hooks.negotiation import set_stream_id
+from .hooks.receive import (
     TapCounters,
-    forward_through_sender,
-    in_background,
     request_keyframe,
     send_bitrate_cap,
-    set_stream_id,
     tap_rtp_packets,
     undeliverable,
 )
-from .audio_tap import AudioTap
-from .congestion import CongestionGuard, VideoState
+from .hooks.send import forward_through_sender
 from .plan import MediaListener
-from .tracks import ForwardSlot, PublishedTrack
+from .published_track import PublishedTrack
 
 log = logging.getLogger(__name__)
 

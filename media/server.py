@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from aiortc import RTCIceServer
 
-from .aiortc_hooks import CodecCounters, count_video_codec_use, offer_loopback_candidates
 from .audio_tap import AudioTap
+from .hooks.codec_counters import CodecCounters, count_video_codec_use
+from .hooks.negotiation import offer_loopback_candidates
 from .peer import MediaPeer
 from .plan import MediaListener, SubscriptionPlan
-from .tracks import PublishedTrack
+from .published_track import PublishedTrack
 from .vad import DEFAULT_VAD_MODE
 
 log = logging.getLogger(__name__)

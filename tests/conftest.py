@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from aiortc import MediaStreamTrack
 
-from media.aiortc_hooks import offer_loopback_candidates
+from media.hooks.negotiation import offer_loopback_candidates
 from tests.support.client import Client
 from tests.support.server import PeerCircleServer, StartServer, running_server
 

@@ -1,5 +1,8 @@
-"""Every aiortc/aioice internal that media/aiortc_hooks.py relies on still exists and
-behaves, checked on real aiortc peer connections over loopback."""
+"""The aiortc/aioice internals behind media/hooks/negotiation.py (loopback candidates),
+media/hooks/codec_counters.py, the keyframe request of media/hooks/receive.py and the
+test-only taps of tests/support/aiortc_taps.py still exist and behave, checked on real
+aiortc peer connections over loopback (aiortc>=1.16,<1.17, pinned in pyproject.toml).
+The packet-level hooks are checked in test_aiortc_packet_hooks.py."""
 
 from __future__ import annotations
 
@@ -26,16 +29,16 @@ from aiortc import (
 from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamError
 
-from media.aiortc_hooks import (
+from media.hooks.codec_counters import count_video_codec_use
+from media.hooks.negotiation import offer_loopback_candidates
+from media.hooks.receive import request_keyframe
+from tests.support.aiortc_taps import (
     _DECODER_QUEUE,
     _FORCE_KEYFRAME,
-    count_video_codec_use,
-    offer_loopback_candidates,
-    request_keyframe,
+    is_vp8_keyframe,
     take_keyframe_request,
     tap_encoded_frames,
 )
-from media.tracks import is_vp8_keyframe
 from tests.support.media import FPS, HEIGHT, WIDTH, PatternVideoTrack
 
 pytestmark = pytest.mark.media

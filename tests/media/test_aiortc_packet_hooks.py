@@ -1,5 +1,8 @@
-"""The packet-level hooks of media/aiortc_hooks.py against the installed aiortc, on
-real peer connections over loopback: they fail loudly when an upgrade moves them."""
+"""The packet-level hooks of media/hooks/receive.py (and the packet budget it applies),
+media/hooks/send.py and media/hooks/dtls.py, and the stream id of
+media/hooks/negotiation.py, against the installed aiortc (>=1.16,<1.17, pinned in
+pyproject.toml), on real peer connections over loopback: they fail loudly when an
+upgrade moves them."""
 
 from __future__ import annotations
 
@@ -22,22 +25,18 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
-from media.aiortc_hooks import (
+from media.hooks.negotiation import set_stream_id
+from media.hooks.receive import (
     _RECEIVER_STARTED,
     _REMOTE_STREAMS,
-    _SENDER_FIGURES,
-    PacketBudget,
-    SenderLink,
-    SendParameters,
-    forward_through_sender,
     request_keyframe,
-    set_stream_id,
-    take_keyframe_request,
-    tap_encoded_frames,
     tap_rtp_packets,
 )
+from media.hooks.send import _SENDER_FIGURES, SenderLink, SendParameters, forward_through_sender
+from media.packet_budget import PacketBudget
 from media.rtp_wire import InboundRtp, one_byte_extensions, vp8_keyframe_start
 from tests.media.test_aiortc_hooks import PacketTrack, vp8_clip
+from tests.support.aiortc_taps import take_keyframe_request, tap_encoded_frames
 
 pytestmark = pytest.mark.media
 

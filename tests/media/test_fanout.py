@@ -13,7 +13,7 @@ from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 from pylibsrtp._binding import ffi
 
 from media._fanout import CACHE_PACKETS, Route, forward
-from media.aiortc_hooks import _SRTP_PROTECT
+from media.hooks.send import _SRTP_PROTECT
 from media.rtp_wire import one_byte_extensions
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"

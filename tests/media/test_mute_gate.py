@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from aiortc.rtp import RtpPacket
 
 from media.audio_tap import AudioTap
-from media.tracks import ForwardSlot, PublishedTrack
+from media.forward_slot import ForwardSlot
+from media.published_track import PublishedTrack
 from tests.media.test_forwarding import Call, MakeClient, Peer
 from tests.support.server import PeerCircleServer
 

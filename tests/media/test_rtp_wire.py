@@ -13,6 +13,7 @@ from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParam
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from media.packet_cache import ResendTimes
+from media.published_track import PublishedTrack
 from media.rtp_wire import (
     one_byte_extensions,
     rtp_packet,
@@ -20,7 +21,6 @@ from media.rtp_wire import (
     seq_newer,
     vp8_keyframe_start,
 )
-from media.tracks import PublishedTrack
 from tests.media.test_aiortc_hooks import vp8_clip
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"

@@ -22,7 +22,7 @@ import av
 from aiortc import MediaStreamTrack, RTCRtpSender
 from av.video.frame import PictureType
 
-from media.aiortc_hooks import take_keyframe_request
+from tests.support.aiortc_taps import take_keyframe_request
 
 WIDTH, HEIGHT = 160, 120
 FPS = 15
