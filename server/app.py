@@ -19,7 +19,6 @@ from .api.http_security import origin_policy, security_headers
 from .api.metrics import NodeFigures, metrics_registry, metrics_route
 from .bridge import MediaBridge
 from .captions.service import CaptionService
-from .captions.settings import caption_settings
 from .config import Settings
 from .host import EventListener, SessionRegistry
 from .signaling.connections import call_room, facilitator_room, room_channel
@@ -27,7 +26,6 @@ from .signaling.guard import GuardedServer, quiet_library_logger
 from .signaling.inbound import MAX_MESSAGE_BYTES
 from .signaling.namespace import Signaling
 from .speaking.service import SpeakingService
-from .speaking.wire import speaking_settings
 from .store import SessionStore
 from .store.memory import MemoryStore
 from .telemetry.timings import LoopLagProbe
@@ -90,7 +88,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         await sio.emit(event, body, to=to)
 
     captions = CaptionService(
-        caption_settings(),
+        settings.captions,
         store,
         media.capture_audio,
         emit,
@@ -105,7 +103,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         return conn.sid if conn is not None and conn.in_call else None
 
     speaking = SpeakingService(
-        speaking_settings(),
+        settings.speaking,
         store,
         emit,
         staff_room=facilitator_room,

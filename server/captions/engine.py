@@ -8,8 +8,8 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
+from ..config import CaptionSettings
 from .model import CaptionOutput, EngineMetrics, SpeechSegment
-from .settings import CaptionSettings
 
 CaptionSink = Callable[[CaptionOutput], None]
 ENTRY_POINT_GROUP = "peercircle.caption_engines"

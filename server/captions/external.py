@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from server.domain.errors import NotPermitted, ProtocolError
 
+from ..config import CaptionSettings
 from .backlog import Backlog
 from .engine import CaptionSink
 from .model import (
@@ -22,7 +23,6 @@ from .model import (
     EngineStatus,
     SpeechSegment,
 )
-from .settings import CaptionSettings
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..config import CaptionSettings
 from ..domain.voice import VoiceFrame
 from .engine import CaptionEngine
 from .model import SpeechSegment
 from .segmenter import Segmenter, SegmenterConfig
-from .settings import CaptionSettings
 
 
 class CaptionPipeline:

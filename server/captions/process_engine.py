@@ -15,10 +15,10 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..config import CaptionSettings
 from .backlog import Backlog
 from .engine import CaptionSink
 from .model import CaptionEvent, EngineMetrics, EngineState, EngineStatus, SpeechSegment
-from .settings import CaptionSettings
 from .worker import pack
 
 log = logging.getLogger(__name__)

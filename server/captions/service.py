@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import CaptionSettings
 from ..domain.errors import NotPermitted
 from ..domain.events import CaptionerLeft, CaptionsChanged, Event, ParticipantLeft, SessionEnded
 from ..domain.session import Session
@@ -25,7 +26,6 @@ from .engine import CaptionEngine, load_engine
 from .external import ExternalCaptionEngine
 from .model import CaptionEvent, EngineState, EngineStatus
 from .pipeline import CaptionPipeline
-from .settings import CaptionSettings
 
 log = logging.getLogger(__name__)
 

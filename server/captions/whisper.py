@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..config import CaptionSettings
 from .engine import CaptionEngine
 from .process_engine import ProcessEngine
-from .settings import CaptionSettings
 
 # Whisper sometimes "hears" words in noise; segments it rates likelier silence than
 # speech are left out.

@@ -4,9 +4,7 @@ admin report share one shape (docs/PROTOCOL.md, "Speaking time"; docs/API.md).""
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
-from dataclasses import fields
 from typing import Any
 
 from ..domain.speaking import (
@@ -15,23 +13,7 @@ from ..domain.speaking import (
     GroupMetrics,
     PersonMetrics,
     SpeakingReport,
-    SpeakingSettings,
 )
-
-
-def speaking_settings(
-    env: Mapping[str, str] | None = None, **overrides: object
-) -> SpeakingSettings:
-    """SpeakingSettings from defaults, then PEERCIRCLE_SPEAKING_<FIELD> variables (e.g.
-    PEERCIRCLE_SPEAKING_NOT_SPOKEN_AFTER_S=20), then `overrides`."""
-    env = os.environ if env is None else env
-    values: dict[str, object] = {}
-    for f in fields(SpeakingSettings):
-        raw = env.get(f"PEERCIRCLE_SPEAKING_{f.name.upper()}")
-        if raw:
-            values[f.name] = int(raw) if f.type in ("int", int) else float(raw)
-    values.update(overrides)
-    return SpeakingSettings(**values)  # type: ignore[arg-type]
 
 
 def _r(value: float | None, digits: int) -> float | None:

@@ -11,9 +11,9 @@ from server.captions import (
     ExternalCaptionEngine,
     NoCaptions,
     ProcessEngine,
-    caption_settings,
     load_engine,
 )
+from server.config import load_settings
 
 
 def make_custom(settings: CaptionSettings) -> ProcessEngine:
@@ -72,7 +72,7 @@ LOUD = "not callable"
 
 
 def test_settings_from_the_environment() -> None:
-    settings = caption_settings(
+    settings = load_settings(
         {
             "PEERCIRCLE_CAPTION_ENGINE": "whisper",
             "PEERCIRCLE_CAPTION_MODEL_PATH": "/models/small.en",
@@ -81,7 +81,7 @@ def test_settings_from_the_environment() -> None:
             "PEERCIRCLE_CAPTION_PARTIALS": "off",
             "PEERCIRCLE_CAPTION_OPT_API_URL": "http://127.0.0.1:9000",
         }
-    )
+    ).captions
     assert settings.engine == "whisper" and settings.model_path == "/models/small.en"
     assert settings.max_backlog == 2 and settings.segment_timeout_s == 4.5
     assert settings.partials is False and settings.options == {"api_url": "http://127.0.0.1:9000"}

@@ -107,3 +107,18 @@ def test_settings_are_frozen() -> None:
     assert isinstance(settings, Settings)
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_one_loader_reads_every_part_and_names_a_bad_value() -> None:
+    settings = load_settings(
+        {
+            "PEERCIRCLE_PORT": "9000",
+            "PEERCIRCLE_CAPTION_CPU_THREADS": "2",
+            "PEERCIRCLE_SPEAKING_HANGOVER_S": "0.25",
+        }
+    )
+    assert settings.port == 9000
+    assert settings.captions.cpu_threads == 2
+    assert settings.speaking.hangover_s == 0.25
+    with pytest.raises(ValueError, match="PEERCIRCLE_SPEAKING_NOISE_MEMORY_FRAMES"):
+        load_settings({"PEERCIRCLE_SPEAKING_NOISE_MEMORY_FRAMES": "lots"})

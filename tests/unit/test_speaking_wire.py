@@ -9,11 +9,12 @@ from xml.etree import ElementTree
 
 import pytest
 
+from server.config import load_settings
 from server.domain.errors import ProtocolError
 from server.domain.speaking import CueKind, SpeakingLedger
 from server.signaling.inbound_speaking import parse_cue_dismiss, parse_speaking_options
 from server.speaking.report import report_csv, report_json, talk_chart_svg
-from server.speaking.wire import change_key, cue_key_text, speaking_settings
+from server.speaking.wire import change_key, cue_key_text
 from tests.unit.speaking_helpers import feed, group, talk
 
 
@@ -53,9 +54,9 @@ def test_settings_from_the_environment() -> None:
         "PEERCIRCLE_SPEAKING_NOT_SPOKEN_AFTER_S": "20",
         "PEERCIRCLE_SPEAKING_MIN_GROUP_SIZE": "4",
     }
-    settings = speaking_settings(env)
+    settings = load_settings(env).speaking
     assert settings.not_spoken_after_s == 20.0 and settings.min_group_size == 4
-    assert speaking_settings({}).not_spoken_after_s == 300.0
+    assert load_settings({}).speaking.not_spoken_after_s == 300.0
 
 
 def test_stats_change_only_when_talk_moves_a_second_or_a_share_a_percent() -> None:
