@@ -11,9 +11,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from media.aiortc_hooks import SendParameters
 from media.audio_tap import AudioTap
-from media.tracks import ForwardSlot, PublishedTrack
+from media.forward_slot import ForwardSlot
+from media.hooks.send import SendParameters
+from media.published_track import PublishedTrack
 from media.voice import VoiceFrame
 from tests.support.audio import encode_opus, speak
 

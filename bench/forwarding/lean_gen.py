@@ -27,7 +27,8 @@ from bench.forwarding.clips import Clip, ClipSpec, load_clips
 from bench.forwarding.janus_client import JanusSession, new_peer_connection, publish, subscribe
 from bench.forwarding.lean_streams import PacedStream, ReceiveTally, Window, stream_id
 from bench.forwarding.lean_wire import FastReceiver, dtls_transport, silence_receiver
-from media.aiortc_hooks import forward_through_sender, offer_loopback_candidates
+from media.hooks.negotiation import offer_loopback_candidates
+from media.hooks.send import forward_through_sender
 from tests.support.client import Client
 
 log = logging.getLogger("bench.forwarding.lean_gen")

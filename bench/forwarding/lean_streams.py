@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bench.forwarding.clips import Clip
-from media.aiortc_hooks import SenderLink, SendParameters
+from media.hooks.send import SenderLink, SendParameters
 
 TRAILER = struct.Struct("!HHIBBq")
 MAGIC = 0xB7E5
@@ -71,7 +71,7 @@ class PacedStream:
     """One published track: sends its clip as RTP through an aiortc sender, in real time.
 
     Answers PLI/FIR as a browser would: the next frame is the clip's next keyframe.
-    It is the `SubscriberFeedback` of `media.aiortc_hooks.forward_through_sender`.
+    It is the `SubscriberFeedback` of `media.hooks.send.forward_through_sender`.
     """
 
     def __init__(self, sid: int, clip: Clip, window: Window) -> None:

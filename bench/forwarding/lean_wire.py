@@ -2,7 +2,7 @@
 
 aiortc does ICE and DTLS for the lean load generator, then gets out of the way:
 
-- senders go through `media.aiortc_hooks.forward_through_sender` (already checked by
+- senders go through `media.hooks.send.forward_through_sender` (already checked by
   tests/media), so pre-packetized RTP goes out SRTP-protected under the sender's SSRC
   and PLI/FIR from the server reaches us;
 - receivers are silenced (`silence_receiver`): packets that arrive before the takeover

@@ -22,7 +22,8 @@ from typing import Any
 from aiortc import MediaStreamTrack, RTCRtpSender
 
 from bench.forwarding.clips import ClipTrack, load_clips
-from media.aiortc_hooks import offer_loopback_candidates, take_keyframe_request, tap_encoded_frames
+from media.hooks.negotiation import offer_loopback_candidates
+from tests.support.aiortc_taps import take_keyframe_request, tap_encoded_frames
 from tests.support.client import Client
 
 log = logging.getLogger("bench.forwarding.loadgen")

@@ -32,7 +32,7 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 
-from media.aiortc_hooks import offer_loopback_candidates
+from media.hooks.negotiation import offer_loopback_candidates
 
 PROTOCOL_VERSION = 1
 SOURCE_KIND = {"mic": "audio", "camera": "video"}

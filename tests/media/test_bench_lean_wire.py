@@ -15,7 +15,8 @@ from bench.forwarding.clips import Clip
 from bench.forwarding.lean_gen import IdleTrack, wait_connected
 from bench.forwarding.lean_streams import PacedStream, ReceiveTally, Window, stream_id
 from bench.forwarding.lean_wire import FastReceiver, silence_receiver
-from media.aiortc_hooks import forward_through_sender, offer_loopback_candidates
+from media.hooks.negotiation import offer_loopback_candidates
+from media.hooks.send import forward_through_sender
 
 
 def _clip() -> Clip:
