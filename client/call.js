@@ -463,6 +463,16 @@ for (const [id, source] of /** @type {const} */ ([
   me: () => state.myId,
   /** Whether any camera or mic track of this page is capturing now. */
   capturing,
+  /** The device labels of the mic and camera tracks this page sends now. */
+  sending() {
+    const conn = state.connection;
+    const senders = conn?.pc?.getSenders() ?? [];
+    /** @param {MediaStreamTrack | null | undefined} track */
+    const label = (track) =>
+      senders.find((s) => track && s.track === track && track.readyState === "live")?.track
+        ?.label ?? "";
+    return { mic: label(conn?.local.mic), camera: label(conn?.local.camera) };
+  },
   micLevel,
 };
 

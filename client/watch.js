@@ -13,19 +13,37 @@ const heard = new Map();
 /** @type {{lost: number, received: number} | null} */
 let lastCounts = null;
 
-function sampleSpeaking() {
+/** Audio levels (0..1) of the tracks this page receives, by MediaStreamTrack id. */
+async function receivedLevels() {
+  /** @type {Map<string, number>} */
+  const levels = new Map();
+  const pc = state.connection?.pc;
+  if (!pc) return levels;
+  // The RTP audio-level extension when the SFU forwards it, else the decoder's level.
+  for (const receiver of pc.getReceivers()) {
+    const level = receiver.getSynchronizationSources()[0]?.audioLevel;
+    if (receiver.track.kind === "audio" && level !== undefined) levels.set(receiver.track.id, level);
+  }
+  const report = await pc.getStats();
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "audio" && s.trackIdentifier) {
+      const level = s.audioLevel ?? 0;
+      levels.set(s.trackIdentifier, Math.max(level, levels.get(s.trackIdentifier) ?? 0));
+    }
+  });
+  return levels;
+}
+
+async function sampleSpeaking() {
   const now = performance.now();
   const connection = state.connection;
-  const pc = connection?.pc;
-  if (pc && connection) {
-    for (const receiver of pc.getReceivers()) {
-      if (receiver.track.kind !== "audio") continue;
-      const trackId = [...connection.remoteTracks].find(([, t]) => t === receiver.track)?.[0];
-      const owner = trackId ? state.tracks.get(trackId)?.participant : undefined;
-      if (!owner) continue;
-      const level = receiver.getSynchronizationSources()[0]?.audioLevel ?? 0;
-      const p = state.participants.get(owner);
-      if (level > LOUD && p?.mic === "live") heard.set(owner, now);
+  if (connection) {
+    const levels = await receivedLevels();
+    for (const [trackId, track] of connection.remoteTracks) {
+      if (track.kind !== "audio") continue;
+      const owner = state.tracks.get(trackId)?.participant;
+      const p = owner ? state.participants.get(owner) : undefined;
+      if (owner && p?.mic === "live" && (levels.get(track.id) ?? 0) > LOUD) heard.set(owner, now);
     }
     if (connection.sending.mic && micLevel() > OWN_LOUD) heard.set(state.myId, now);
   }
@@ -81,8 +99,16 @@ export function watchMedia(render) {
     if (!$("lobby").hidden) {
       /** @type {HTMLMeterElement} */ ($("mic-level")).value = devices.source ? micLevel() : 0;
     }
-    if (!$("call").hidden && sampleSpeaking()) render();
   }, 150);
+  let sampling = false;
+  setInterval(() => {
+    if ($("call").hidden || sampling) return;
+    sampling = true;
+    sampleSpeaking()
+      .then((changed) => changed && render())
+      .catch(() => {})
+      .finally(() => (sampling = false));
+  }, 250);
   setInterval(() => {
     if (!$("call").hidden) sampleQuality().then((changed) => changed && render()).catch(() => {});
   }, 2000);

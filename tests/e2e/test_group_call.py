@@ -170,12 +170,17 @@ async def test_a_page_reconnects_by_itself_after_a_network_drop(
         20,
         "Alex's page says it is reconnecting",
     )
+    # A calm banner says what is happening and what to do, not only the status word.
+    banner = alex.locator("#connection-banner")
+    assert await banner.is_visible()
+    assert "Reconnecting" in await banner.inner_text()
     await alex.context.set_offline(False)
     await eventually(
         lambda: alex.locator('#status[data-state="connected"]').is_visible(),
         20,
         "Alex's page reconnects by itself",
     )
+    assert await banner.is_hidden()
     painted = await frames_of(watcher, alex_id)
 
     async def video_flows_again() -> bool:
