@@ -66,7 +66,7 @@ class AudioTap:
 
     `executor` must run its jobs one at a time, in order (default: a thread of our
     own). `threaded=False` decodes on the event loop instead (kept to measure the
-    two against each other: bench/audio_tap.py).
+    two against each other: bench/speaking/audio_tap.py).
     """
 
     def __init__(

@@ -2,7 +2,7 @@
 
 libopus decodes at 8, 12, 16, 24 or 48 kHz natively, so the mic tap needs no
 resampler; PyAV's decoder (FFmpeg's libopus wrapper) always gives 48 kHz, and its
-decode plus a resample measured about 2.4 times the CPU of this (bench/audio_tap.py).
+decode plus a resample measured about 2.4 times the CPU of this (bench/speaking/audio_tap.py).
 The library is the system's libopus if there is one, else the copy PyAV's wheel
 ships (`av.libs/`), which every install of this project has.
 """

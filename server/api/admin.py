@@ -1,5 +1,5 @@
 """REST admin API: sessions, join links, session state, metrics; OpenAPI at /api/openapi.json
-(the document itself is in `server/openapi.py`)."""
+(the document itself is in `server/api/openapi.py`)."""
 
 from __future__ import annotations
 

@@ -100,7 +100,7 @@ class Signaling(
         self.link_limits = LinkLimits()
         self._log = LogBudget(log)
         # Unknown, reserved and malformed events never get here: the GuardedServer
-        # (server/socket_guard.py) answers them before python-socketio dispatches.
+        # (server/signaling/guard.py) answers them before python-socketio dispatches.
         for event, handler in _HANDLERS.items():
             sio.on(event, self._dispatch(event, handler))
 

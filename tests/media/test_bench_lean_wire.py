@@ -2,7 +2,7 @@
 
 Two aiortc peers on loopback, one sending a clip through `PacedStream`, the other
 handing its socket to `FastReceiver`. Fails when aiortc or aioice move what
-`bench/lean_wire.py` reaches for, or when the trailer stops surviving the trip.
+`bench/forwarding/lean_wire.py` reaches for, or when the trailer stops surviving the trip.
 """
 
 from __future__ import annotations
