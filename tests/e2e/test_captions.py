@@ -59,7 +59,13 @@ async def test_a_page_shows_what_another_said_and_never_what_a_decliner_said(
     alex = await open_page(alex_link["url"], fake_audio=alex_wav)
     await alex.click("#join")
 
+    # The therapist types a chat message while the captions arrive: focus and text stay.
+    await therapist.click("#chat-text")
+    typed: list[str] = []
+
     async def alex_captioned() -> bool:
+        typed.append("a")
+        await therapist.keyboard.type("a")
         return any(
             c["speaker"] == alex_link["participant_id"]
             and c["final"]
@@ -68,6 +74,8 @@ async def test_a_page_shows_what_another_said_and_never_what_a_decliner_said(
         )
 
     await eventually(alex_captioned, 60, "the therapist's page shows Alex's sentence")
+    assert await therapist.evaluate("document.activeElement.id") == "chat-text"
+    assert await therapist.input_value("#chat-text") == "".join(typed)
     box = await therapist.locator("#captions").inner_text()
     assert "Alex:" in box and "kitchen" in box.lower(), box
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
