@@ -75,7 +75,7 @@ function Tile({ tile, small }: { tile: TileModel; small: boolean }) {
         <span class="name">{name}</span>
         {role && <span class="marker-role">{role}</span>}
         {!tile.micOn && <span class="marker-muted">muted</span>}
-        {tile.hand && <span class="marker-hand">✋ hand</span>}
+        {tile.hand && <span class="marker-hand">hand up</span>}
         {tile.reconnecting && <span class="marker-reconnecting">reconnecting</span>}
       </div>
     </div>

@@ -225,3 +225,39 @@ async def test_a_share_takes_most_of_the_stage(
     finally:
         for client in others:
             await client.close()
+
+
+async def test_the_therapists_page_with_people_waiting_and_a_hand_up(
+    server: PeerCircleServer, browser: Browser, tmp_path: Path
+) -> None:
+    session = await server.create_session("Tuesday group", waiting_room=True)
+    therapist_link = await server.mint_link(session["id"], "Dr. Rivera", "therapist")
+    therapist = await open_viewer(browser, therapist_link["url"], "laptop")
+    others: list[Client] = []
+    try:
+        for name in ("Sam", "Kim", "Jo"):
+            link = await server.mint_link(session["id"], name, "patient", admitted=True)
+            client = Client(server.base_url, link["token"], auto_answer=False)
+            await client.connect()
+            others.append(client)
+        await others[0].emit("raise-hand", {})
+        waiting_link = await server.mint_link(session["id"], "Lee", "patient")
+        waiting = Client(server.base_url, waiting_link["token"], auto_answer=False)
+        await waiting.connect()
+        others.append(waiting)
+        await therapist.locator("#waiting-list li").wait_for(timeout=10_000)
+        await therapist.locator("#hand-list li").wait_for(timeout=10_000)
+        await eventually(functools.partial(tiles_shown, therapist, 4), 10, "4 tiles")
+        await therapist.wait_for_timeout(300)
+        for viewport in ("laptop", "phone", "zoom200"):
+            width, height, _ = VIEWPORTS[viewport]
+            await therapist.set_viewport_size({"width": width, "height": height})
+            await therapist.wait_for_timeout(300)
+            _, problems = await hit_problems(therapist, 44)
+            assert problems == [], f"the therapist's page, {viewport}: {problems}"
+        await therapist.set_viewport_size({"width": 1280, "height": 720})
+        await therapist.wait_for_timeout(300)
+        await therapist.screenshot(path=str(shots_dir(tmp_path) / "call.png"))
+    finally:
+        for client in others:
+            await client.close()
