@@ -25,3 +25,23 @@ async def joined(
     await client.connect()
     await client.wait_for(lambda: client.welcome is not None)
     return client
+
+
+async def arrive(
+    server: PeerCircleServer,
+    clients: MakeClient,
+    session_id: str,
+    name: str,
+    role: str = "patient",
+    *,
+    admitted: bool = True,
+    expect: str = "welcome",
+    **options: Any,
+) -> tuple[Client, str]:
+    """A client whose link was minted (pre-admitted unless told), that connected,
+    joined and got `expect` (the welcome, or `waiting`), and its participant id."""
+    link = await server.mint_link(session_id, name, role, admitted=admitted)
+    client = clients(server, link["token"], **options)
+    await client.connect()
+    await client.next_event(expect)
+    return client, str(link["participant_id"])

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.integration.helpers import arrive
 from tests.support.client import Client
 from tests.support.server import PeerCircleServer
 
@@ -15,16 +16,6 @@ pytestmark = pytest.mark.integration
 
 MakeClient = Callable[..., Client]
 CANDIDATE = "candidate:1 1 udp 2122260223 127.0.0.1 {port} typ host"
-
-
-async def arrive(
-    server: PeerCircleServer, clients: MakeClient, session_id: str, name: str, role: str
-) -> tuple[Client, str]:
-    link = await server.mint_link(session_id, name, role, admitted=True)
-    client = clients(server, link["token"])
-    await client.connect()
-    await client.next_event("welcome")
-    return client, str(link["participant_id"])
 
 
 async def last_error(client: Client, event: str, body: object) -> str:

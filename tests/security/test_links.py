@@ -12,6 +12,7 @@ from typing import Any
 import jwt
 import pytest
 
+from tests.integration.helpers import arrive
 from tests.support.audio import OpusPacketTrack, back_to_back, encode_opus, silence, speak
 from tests.support.client import Client
 from tests.support.server import PeerCircleServer, StartServer
@@ -19,22 +20,6 @@ from tests.support.server import PeerCircleServer, StartServer
 pytestmark = pytest.mark.integration
 
 MakeClient = Callable[..., Client]
-
-
-async def arrive(
-    server: PeerCircleServer,
-    clients: MakeClient,
-    session_id: str,
-    name: str,
-    role: str = "patient",
-    **options: Any,
-) -> tuple[Client, str]:
-    """A connected, joined (pre-admitted) client that got its welcome, and its id."""
-    link = await server.mint_link(session_id, name, role, admitted=True)
-    client = clients(server, link["token"], **options)
-    await client.connect()
-    await client.next_event("welcome")
-    return client, str(link["participant_id"])
 
 
 async def captioner_service(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.integration.helpers import arrive
 from tests.support.client import Client
 from tests.support.raw_socket import RawSocket
 from tests.support.server import PeerCircleServer
@@ -16,24 +17,6 @@ from tests.support.server import PeerCircleServer
 pytestmark = pytest.mark.integration
 
 MakeClient = Callable[..., Client]
-
-
-async def arrive(
-    server: PeerCircleServer,
-    clients: MakeClient,
-    session_id: str,
-    name: str,
-    role: str = "patient",
-    *,
-    admitted: bool = True,
-    expect: str = "welcome",
-) -> tuple[Client, str]:
-    """A connected, joined client that got `expect`, and its participant id."""
-    link = await server.mint_link(session_id, name, role, admitted=admitted)
-    client = clients(server, link["token"])
-    await client.connect()
-    await client.next_event(expect)
-    return client, str(link["participant_id"])
 
 
 async def error_code(client: Client, event: str, *args: object) -> str:
