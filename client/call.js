@@ -159,13 +159,15 @@ async function startPreview() {
 // -- call ----------------------------------------------------------------------
 
 /**
+ * Handle an event (its body typed by protocol.ts), then render what changed.
+ * @template {keyof import("./protocol.js").CallEvents} K
  * @param {CallConnection} conn
- * @param {string} name
- * @param {(detail: any) => void} handler
+ * @param {K} name
+ * @param {(body: import("./protocol.js").CallEvents[K]) => void} handler
  */
 function on(conn, name, handler) {
-  conn.addEventListener(name, (e) => {
-    handler(/** @type {CustomEvent} */ (e).detail);
+  conn.on(name, (body) => {
+    handler(body);
     render();
   });
 }
@@ -213,7 +215,7 @@ function joinCall() {
     $("call").hidden = true;
     $("waiting-title").textContent = body.session.title;
   });
-  on(conn, "welcome", (/** @type {import("./protocol.js").Welcome} */ body) => {
+  on(conn, "welcome", (body) => {
     sessionStorage.setItem(JOINED_KEY, "1");
     $("waiting").hidden = true;
     $("call").hidden = false;
@@ -247,10 +249,10 @@ function joinCall() {
     resumeDevices();
     listDevices().catch(() => {});
   });
-  on(conn, "participant-joined", (/** @type {Participant} */ p) => state.participants.set(p.id, p));
-  on(conn, "participant-updated", (/** @type {Participant} */ p) => state.participants.set(p.id, p));
+  on(conn, "participant-joined", (p) => state.participants.set(p.id, p));
+  on(conn, "participant-updated", (p) => state.participants.set(p.id, p));
   on(conn, "participant-left", (body) => state.participants.delete(body.id));
-  on(conn, "track-published", (/** @type {Track} */ t) => state.tracks.set(t.id, t));
+  on(conn, "track-published", (t) => state.tracks.set(t.id, t));
   on(conn, "track-unpublished", (body) => state.tracks.delete(body.id));
   on(conn, "remote-tracks", (tracks) => (state.remoteTracks = tracks));
   on(conn, "waiting-room", (body) => (state.waiting = body.waiting));
@@ -312,18 +314,11 @@ function joinCall() {
   setUpRooms((name, handler) => on(conn, name, handler));
   setUpSpeaking((name, handler) => on(conn, name, handler));
   setUpCaptions((name, handler) => on(conn, name, handler));
-  conn.addEventListener("state", (e) => showState(/** @type {CustomEvent} */ (e).detail));
-  conn.addEventListener("refused", (e) => {
-    const { code, message } = /** @type {CustomEvent} */ (e).detail;
-    endWith(`refused:${code}`, message);
-  });
-  conn.addEventListener("session-left", (e) => {
-    const { reason, by } = /** @type {CustomEvent} */ (e).detail;
-    endWith(reason, "", by);
-  });
-  conn.addEventListener("session-ended", () => endWith("ended", ""));
-  conn.addEventListener("protocol-error", (e) => {
-    const body = /** @type {CustomEvent} */ (e).detail;
+  conn.on("state", showState);
+  conn.on("refused", ({ code, message }) => endWith(`refused:${code}`, message));
+  conn.on("session-left", ({ reason, by }) => endWith(reason, "", by));
+  conn.on("session-ended", () => endWith("ended", ""));
+  conn.on("protocol-error", (body) => {
     if (body.code === "not_permitted" || body.code === "rate_limited") {
       notify(body.message, undefined, "error");
     }

@@ -96,7 +96,7 @@ export function takeCaptionSettings(settings) {
 
 /**
  * Wire the caption controls once.
- * @param {(name: string, handler: (detail: any) => void) => void} on
+ * @param {import("./protocol.js").On} on
  */
 export function setUpCaptions(on) {
   on("caption", take);

@@ -191,7 +191,7 @@ export function takeBreakouts(body) {
 
 /**
  * Wire the room controls once; `on(name, handler)` subscribes to protocol events.
- * @param {(name: string, handler: (detail: any) => void) => void} on
+ * @param {import("./protocol.js").On} on
  */
 export function setUpRooms(on) {
   on("breakouts", takeBreakouts);

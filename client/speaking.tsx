@@ -5,44 +5,8 @@
 // button stays focused).
 
 import { render } from "preact";
-import { ACTIONS } from "./protocol.js";
+import { ACTIONS, type Cue, type On, type SpeakingGroup, type SpeakingPerson, type SpeakingStats } from "./protocol.js";
 import { $, may, roomName, state } from "./state.js";
-
-interface SpeakingPerson {
-  id: string;
-  group: "patient" | "facilitator";
-  talkS: number | null;
-  share: number | null;
-  dominance: number | null;
-  turns: number;
-  lastSpokeAt: number | null;
-  spoken: boolean;
-  presentS: number | null;
-}
-interface SpeakingGroup {
-  groupSize: number;
-  talkS: number | null;
-  patientTalkS: number | null;
-  facilitatorTalkS: number | null;
-  facilitatorShare: number | null;
-  gini: number | null;
-  entropy: number | null;
-  people: SpeakingPerson[];
-}
-interface SpeakingStats {
-  at: number;
-  windowS: number;
-  names: Record<string, string>;
-  session: { whole: SpeakingGroup; window: SpeakingGroup };
-  rooms: { room: string; whole: SpeakingGroup | null; window: SpeakingGroup | null }[];
-}
-interface Cue {
-  key: string;
-  kind: string;
-  person: string | null;
-  room: string;
-  text: string;
-}
 
 export const speaking = {
   stats: null as SpeakingStats | null,
@@ -234,16 +198,16 @@ export function renderSpeaking(): void {
 }
 
 /** Wire the speaking controls once; `on(name, handler)` subscribes to protocol events. */
-export function setUpSpeaking(on: (name: string, handler: (detail: any) => void) => void): void {
-  on("speaking-stats", (body: SpeakingStats) => {
+export function setUpSpeaking(on: On): void {
+  on("speaking-stats", (body) => {
     speaking.stats = body;
     speaking.skew = body.at - Date.now() / 1000;
   });
-  on("cue", (cue: Cue) => speaking.cues.set(cue.key, cue));
-  on("cue-cleared", (body: { key: string }) => speaking.cues.delete(body.key));
-  on("my-speaking", (body: { talkS: number }) => (speaking.myTalkS = body.talkS));
-  on("hands-order", (body: typeof speaking.handsOrder) => (speaking.handsOrder = body));
-  on("speaking-options", (body: { leadersSeeRoom: boolean }) => {
+  on("cue", (cue) => speaking.cues.set(cue.key, cue));
+  on("cue-cleared", (body) => speaking.cues.delete(body.key));
+  on("my-speaking", (body) => (speaking.myTalkS = body.talkS));
+  on("hands-order", (body) => (speaking.handsOrder = body));
+  on("speaking-options", (body) => {
     speaking.leadersSeeRoom = body.leadersSeeRoom;
   });
   $("order-hands").addEventListener("click", () => state.connection?.send("hands-by-talk", {}));
