@@ -53,6 +53,16 @@ HIT_TEST = """(minSize) => {
       problems.push(`${el.id} is ${r.width}x${r.height}`);
     }
   }
+  // No tile paints over another (they may scroll, never overlap).
+  const tiles = [...document.querySelectorAll("#grid .tile")].map((t) => t.getBoundingClientRect());
+  for (let i = 0; i < tiles.length; i++) {
+    for (let j = i + 1; j < tiles.length; j++) {
+      const a = tiles[i], b = tiles[j];
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (w > 1 && h > 1) problems.push(`tiles ${i} and ${j} overlap`);
+    }
+  }
   const overflow = document.documentElement.scrollWidth > innerWidth + 1;
   if (overflow) problems.push(`page is ${document.documentElement.scrollWidth} px wide`);
   return {checked, problems};
