@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import logging
 import secrets
 import time
@@ -21,7 +22,7 @@ from .domain.audit import GENESIS, KnockCoalescer, audit_entry, chain_record
 from .domain.errors import NotFound
 from .domain.events import Event
 from .domain.session import Session
-from .store import SessionStore
+from .store import AuditRecord, SessionStore
 from .telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
@@ -67,18 +68,24 @@ class SessionHost:
 
     async def run(self, command: Command) -> list[Event]:
         """Apply `command` to the session and store it; return once the listeners have
-        seen its events (at once when called from a listener: they follow later)."""
+        seen its events (at once when called from a listener: they follow later).
+
+        The command runs on a working copy, which the session adopts only once its
+        record and audit records are stored: a command that cannot be stored (the store
+        is unreachable: `Unavailable`) changes nothing, not even in memory."""
         delivered: asyncio.Future[None] | None = None
         # Whatever is logged while the command runs names the session.
         async with self._lock:
             with log_context(session_id=self.session.id):
                 now = self._clock()
                 try:
-                    events = command(self.session, now)
-                    self.session.note_time(events, now)
+                    work = self.session.working_copy()
+                    events = command(work, now)
+                    work.note_time(events, now)
                     if events:
-                        await self._store.save_session(self.session.to_record())
-                        await self._audit(events, now)
+                        await self._commit(work, events, now)
+                    self.session.adopt(work)
+                    if events:
                         delivered = self._post(events)
                 finally:
                     # Whatever failed, the session's next deadline (a timer) stays armed.
@@ -137,26 +144,32 @@ class SessionHost:
         delay = max(0.0, deadline - self._clock())
         self._deadline = (deadline, asyncio.get_running_loop().call_later(delay, fire))
 
-    async def _audit(self, events: list[Event], now: float) -> None:
-        """Append one chained record per audited event."""
+    async def _commit(self, work: Session, events: list[Event], now: float) -> None:
+        """Store the working copy's record and one chained audit record per audited
+        event, in one write; the audit head and knock counts move only once it is in."""
+        knocks = copy.deepcopy(self._knocks)
         entries = [
             kept
             for entry in map(audit_entry, events)
-            if entry is not None and (kept := self._knocks.filter(entry, now)) is not None
+            if entry is not None and (kept := knocks.filter(entry, now)) is not None
         ]
-        if not entries:
-            return
-        if self._audit_head is None:
+        if self._audit_head is None and entries:
             records = await self._store.read_audit(self.session.id)
             last = records[-1] if records else None
             self._audit_head = (last["seq"], last["hash"]) if last else (0, GENESIS)
-        seq, previous = self._audit_head
-        for entry in entries:
-            seq += 1
-            record = chain_record(previous, seq, self.session.id, now, entry)
-            await self._store.append_audit(self.session.id, record)
-            previous = record["hash"]
-        self._audit_head = (seq, previous)
+        head = self._audit_head
+        chained: list[AuditRecord] = []
+        if head is not None:
+            seq, previous = head
+            for entry in entries:
+                seq += 1
+                record = chain_record(previous, seq, self.session.id, now, entry)
+                chained.append(record)
+                previous = record["hash"]
+            head = (seq, previous)
+        await self._store.commit(work.to_record(), chained)
+        self._audit_head = head
+        self._knocks = knocks
 
     def run_later(self, delay_s: float, command: Command) -> None:
         """Run `command` after `delay_s` seconds (e.g. a reconnect grace period)."""

@@ -72,10 +72,16 @@ async def start_server(
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(
-            reconnect_grace_s: float = 2.0, env: Mapping[str, str] | None = None
+            reconnect_grace_s: float = 2.0,
+            env: Mapping[str, str] | None = None,
+            *,
+            admin_key: str | None = None,
+            token_secret: str | None = None,
         ) -> PeerCircleServer:
             server = await stack.enter_async_context(
-                running_server(tmp_path, reconnect_grace_s, env)
+                running_server(
+                    tmp_path, reconnect_grace_s, env, admin_key=admin_key, token_secret=token_secret
+                )
             )
             _remember(request, server)
             return server

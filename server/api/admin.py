@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ..config import Settings
 from ..domain.audit import verify_chain
-from ..domain.errors import NotFound, NotPermitted, UserError
+from ..domain.errors import NotFound, NotPermitted, Unavailable, UserError
 from ..domain.model import MAIN_ROOM, LinkView
 from ..domain.roles import Role
 from ..domain.session import Session
@@ -141,6 +141,9 @@ class AdminApi:
                 return await route(request)
             except NotFound as exc:
                 return _error(404, "not_found", exc.message)
+            except Unavailable as exc:
+                # Nothing changed; the caller may retry once /readyz answers 200.
+                return _error(503, "unavailable", exc.message)
             except (ValueError, KeyError, TypeError) as exc:
                 return _error(400, "invalid_payload", str(exc)[:200])
 

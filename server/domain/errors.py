@@ -41,3 +41,9 @@ class RateLimited(UserError):
     """The client sent more of something than its limit allows."""
 
     code = "rate_limited"
+
+
+class Unavailable(PeerCircleError):
+    """The store cannot be reached: nothing was changed; try again shortly."""
+
+    code = "unavailable"

@@ -4,9 +4,11 @@ live in `session.py` (arriving, moderation, chat, tracks), `sharing.py` and
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
+from typing import Self
 
 from .breakouts import Breakouts
 from .errors import NotFound, NotPermitted, UserError
@@ -132,6 +134,19 @@ class SessionState:
         a deep frozen copy that compares by value and order: "a refused command changes
         nothing" means `snapshot()` is equal before and after."""
         return {f.name.lstrip("_"): _frozen(getattr(self, f.name)) for f in fields(self)}
+
+    def working_copy(self) -> Self:
+        """A deep copy for a command to run on: the host adopts it only once what the
+        command changed is stored, so a command that cannot be stored changes nothing."""
+        return copy.deepcopy(self)
+
+    def adopt(self, other: Self) -> None:
+        """Take over every field of `other` (a working copy of this session), so
+        whoever holds this object sees the stored state."""
+        if other.id != self.id:
+            raise ValueError(f"cannot adopt session {other.id} into {self.id}")
+        for f in fields(self):
+            setattr(self, f.name, getattr(other, f.name))
 
     # -- internals -----------------------------------------------------------
 

@@ -3,6 +3,7 @@ events here, and only here; what changed is told by the presenter."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -19,6 +20,7 @@ from ..domain.errors import (
     NotPermitted,
     PeerCircleError,
     RateLimited,
+    Unavailable,
     UserError,
 )
 from ..domain.model import Presence
@@ -59,6 +61,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[["Signaling", Connection, Any], Awaitable[None]]
 # Events a participant in the waiting room may send.
 WAITING_ROOM_EVENTS = frozenset({"join", "leave"})
+# A lost connection that cannot be recorded (the store is away) is retried this often.
+DROP_ATTEMPTS = 120
+DROP_RETRY_S = 1.0
 # Events a captioner service may send.
 CAPTIONER_EVENTS = frozenset({"caption-text"})
 
@@ -122,6 +127,9 @@ class Signaling(
                 host = await self._registry.get(grant.session_id)
             except NotFound as exc:
                 raise TokenRefused("session_unknown", "this session does not exist") from exc
+            except Unavailable as exc:
+                # Nothing is waved through while the store is away: try again shortly.
+                raise TokenRefused("unavailable", exc.message) from exc
             refusal = host.session.entry_refusal(grant.participant_id)
             if refusal is not None:
                 raise TokenRefused(refusal, ENTRY_REFUSALS[refusal])
@@ -175,12 +183,21 @@ class Signaling(
     async def _drop(self, conn: Connection) -> None:
         """The connection is gone: keep the seat for the grace period (the bridge closes
         the media when the person shows as reconnecting)."""
-        host = await self._registry.get(conn.session_id)
         pid = conn.participant_id
-        try:
-            await host.run(lambda s, now: s.drop(pid, now))
-        except (NotFound, UserError):
-            return  # already gone
+        for attempt in range(DROP_ATTEMPTS):
+            try:
+                host = await self._registry.get(conn.session_id)
+                await host.run(lambda s, now: s.drop(pid, now))
+                break
+            except (NotFound, UserError):
+                return  # already gone
+            except Unavailable:
+                # The store is away: the person would show as present forever. Try
+                # again until it answers (the seat is kept meanwhile, as on a drop).
+                if attempt == DROP_ATTEMPTS - 1:
+                    log.warning("could not record a dropped connection; giving up")
+                    return
+                await asyncio.sleep(DROP_RETRY_S)
         grace = self._settings.reconnect_grace_s
         host.run_later(grace, lambda s, now: s.expire_dropped(now, grace))
 
@@ -272,11 +289,16 @@ class Signaling(
         host = await self._host(conn)
         pid = grant.participant_id
         declined = request.captions_declined
-        events = await host.run(
-            lambda s, now: s.join(
-                pid, grant.name, grant.role, now, grant.pre_admitted, declines_captions=declined
+        try:
+            events = await host.run(
+                lambda s, now: s.join(
+                    pid, grant.name, grant.role, now, grant.pre_admitted, declines_captions=declined
+                )
             )
-        )
+        except Unavailable:
+            # Refused, not waved through: the session did not change; join again later.
+            conn.joined = False
+            raise
         # Coming in (welcome, then media) follows the events: the presenter and the
         # bridge. A repeated knock has none.
         presence = host.session.participant(pid).presence

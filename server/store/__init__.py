@@ -23,6 +23,11 @@ class SessionStore(Protocol):
     async def delete_session(self, session_id: str) -> None:
         """Forget a session (no error if unknown)."""
 
+    async def commit(self, record: SessionRecord, audit: list[AuditRecord]) -> None:
+        """Store a command's outcome as one write: the session's new record and the
+        audit records it adds, both or neither. Raises `Unavailable` when the store
+        cannot be reached."""
+
     async def append_audit(self, session_id: str, record: AuditRecord) -> None:
         """Add a record at the end of the session's audit log (never rewritten)."""
 

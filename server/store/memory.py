@@ -35,6 +35,11 @@ class MemoryStore:
         """Forget a session (no error if unknown)."""
         self._sessions.pop(session_id, None)
 
+    async def commit(self, record: SessionRecord, audit: list[AuditRecord]) -> None:
+        """The record and its audit records, at once (nothing awaits in between)."""
+        self._sessions[record["id"]] = copy.deepcopy(record)
+        self._audit.setdefault(record["id"], []).extend(copy.deepcopy(audit))
+
     async def append_audit(self, session_id: str, record: AuditRecord) -> None:
         """Add a record at the end of the session's audit log."""
         self._audit.setdefault(session_id, []).append(copy.deepcopy(record))

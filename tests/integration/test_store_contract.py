@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-import redis
 
+from server.domain.audit import GENESIS, AuditEntry, chain_record
+from server.domain.errors import Unavailable
 from server.domain.model import Source
 from server.domain.roles import Role
 from server.domain.session import Session
@@ -174,11 +175,26 @@ async def test_ping_answers_while_the_store_is_reachable(store: SessionStore) ->
     await store.ping()  # returns, raises nothing
 
 
-async def test_ping_raises_when_redis_cannot_be_reached() -> None:
-    # A port nothing listens on: what readiness sees while Redis is down.
+async def test_an_unreachable_redis_is_unavailable_not_a_redis_error() -> None:
+    # A port nothing listens on: what readiness and the host see while Redis is down.
     unreachable = RedisStore(f"redis://127.0.0.1:{free_port()}/0")
     try:
-        with pytest.raises((ConnectionError, OSError, redis.exceptions.RedisError)):
+        with pytest.raises(Unavailable):
             await asyncio.wait_for(unreachable.ping(), 5)
+        with pytest.raises(Unavailable):
+            await asyncio.wait_for(unreachable.commit(record("s_1"), []), 5)
     finally:
         await unreachable.close()
+
+
+async def test_commit_stores_the_record_and_its_audit_records_together(
+    store: SessionStore,
+) -> None:
+    first = chain_record(GENESIS, 1, "s_1", 10.0, AuditEntry("join", "p_a", "p_a", "therapist"))
+    second = chain_record(first["hash"], 2, "s_1", 11.0, AuditEntry("lock", "p_a", None))
+    await store.commit(record("s_1"), [first, second])
+    await store.commit(record("s_1", "Renamed"), [])
+    loaded = await store.load_session("s_1")
+    assert loaded is not None and loaded["title"] == "Renamed"
+    assert await store.read_audit("s_1") == [first, second]
+    assert await store.list_session_ids() == ["s_1"]

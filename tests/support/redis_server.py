@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,18 +18,25 @@ REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 class RedisServer:
-    """One `redis-server` process without persistence; `url` points at database 0."""
+    """One `redis-server` process; `url` points at database 0. Without persistence by
+    default; `persistent=True` keeps an append-only file in `log_dir`, so a stop and a
+    start keep the data (as the compose set-up's Redis does)."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, persistent: bool = False) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.log_path = log_dir / f"redis-{self.port}.log"
+        self._dir = log_dir
+        self._persistent = persistent
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, ready_within: float = 10.0) -> None:
         """Start it and wait until it answers PING."""
         command = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port)]
-        command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        appendonly = "yes" if self._persistent else "no"
+        command += ["--save", "", "--appendonly", appendonly, "--daemonize", "no"]
+        command += ["--dir", str(self._dir), "--appendfilename", f"redis-{self.port}.aof"]
+        command += ["--appenddirname", f"redis-{self.port}-aof"]
         command += ["--logfile", str(self.log_path)]
         self._process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -48,6 +56,16 @@ class RedisServer:
                 raise TimeoutError(f"redis-server did not answer PING: {self.log_tail()}")
             time.sleep(0.02)  # the next readiness probe
 
+    def pause(self) -> None:
+        """SIGSTOP: Redis is there but answers nothing (a frozen host)."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after `pause`."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def client(self) -> redis.Redis:
         """A synchronous client (for set-up and FLUSHDB)."""
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
@@ -60,6 +78,7 @@ class RedisServer:
     def stop(self) -> None:
         """SIGTERM, then SIGKILL."""
         if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)  # a paused one cannot stop
             self._process.terminate()
             try:
                 self._process.wait(5)
@@ -75,9 +94,9 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def running_redis(log_dir: Path) -> Iterator[RedisServer]:
+def running_redis(log_dir: Path, persistent: bool = False) -> Iterator[RedisServer]:
     """A started redis-server, stopped on exit."""
-    server = RedisServer(log_dir)
+    server = RedisServer(log_dir, persistent)
     server.start()
     try:
         yield server

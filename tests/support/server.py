@@ -55,12 +55,16 @@ class PeerCircleServer:
         log_dir: Path,
         reconnect_grace_s: float = 2.0,
         env: Mapping[str, str] | None = None,
+        *,
+        admin_key: str | None = None,
+        token_secret: str | None = None,
     ) -> None:
         self.port = free_port()
         self.log_path = log_dir / f"server-{self.port}.log"
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.admin_key = secrets.token_urlsafe(24)
-        self.token_secret = secrets.token_urlsafe(32)
+        # Nodes of one deployment share both (pass another node's); random otherwise.
+        self.admin_key = admin_key or secrets.token_urlsafe(24)
+        self.token_secret = token_secret or secrets.token_urlsafe(32)
         self.reconnect_grace_s = reconnect_grace_s
         self._extra_env = dict(env or {})
         self._process: subprocess.Popen[bytes] | None = None
@@ -214,16 +218,28 @@ class StartServer(Protocol):
     """The `start_server` fixture: a dedicated server for one test, stopped after it."""
 
     def __call__(
-        self, reconnect_grace_s: float = 2.0, env: Mapping[str, str] | None = None
+        self,
+        reconnect_grace_s: float = 2.0,
+        env: Mapping[str, str] | None = None,
+        *,
+        admin_key: str | None = None,
+        token_secret: str | None = None,
     ) -> Awaitable[PeerCircleServer]: ...
 
 
 @contextlib.asynccontextmanager
 async def running_server(
-    log_dir: Path, reconnect_grace_s: float = 2.0, env: Mapping[str, str] | None = None
+    log_dir: Path,
+    reconnect_grace_s: float = 2.0,
+    env: Mapping[str, str] | None = None,
+    *,
+    admin_key: str | None = None,
+    token_secret: str | None = None,
 ) -> AsyncIterator[PeerCircleServer]:
     """A started server, stopped on exit; its log is `log_dir/server-<port>.log`."""
-    server = PeerCircleServer(log_dir, reconnect_grace_s, env)
+    server = PeerCircleServer(
+        log_dir, reconnect_grace_s, env, admin_key=admin_key, token_secret=token_secret
+    )
     await server.start()
     try:
         yield server
