@@ -15,7 +15,7 @@ import {
   switchDevice,
 } from "./devices.js";
 import { describeScreen, describeTiles, renderStage, watchStage } from "./ui/stage.js";
-import { confirmLeave, setUpShell, showConnection } from "./ui/shell.js";
+import { chatArrived, confirmLeave, setUpShell, showConnection } from "./ui/shell.js";
 import { notify, renderPanel, setUpPanel } from "./panel.js";
 import { renderRooms, setUpRooms, takeBreakouts } from "./rooms.js";
 import { renderSpeaking, setUpSpeaking } from "./speaking.js";
@@ -266,6 +266,7 @@ function joinCall() {
   on(conn, "hands", (body) => (state.hands = body.queue));
   on(conn, "hand", (body) => (state.handRaised = body.raised));
   on(conn, "chat-message", (message) => {
+    if (message.from !== state.myId) chatArrived();
     state.chat.push(message);
     state.chat = state.chat.slice(-200);
   });

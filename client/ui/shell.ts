@@ -21,6 +21,23 @@ export function layoutPanel(): void {
   for (const id of ["open-people", "open-chat"]) {
     $(id).setAttribute("aria-expanded", String(open));
   }
+  if (open) unread = 0;
+  showUnread();
+}
+
+// Chat messages that arrived while the panel was closed (a phone's sheet).
+let unread = 0;
+
+function showUnread(): void {
+  const button = $("open-chat");
+  button.textContent = unread > 0 ? `Chat (${unread} new)` : "Chat";
+}
+
+/** A chat message arrived: count it if nobody can see the chat now. */
+export function chatArrived(): void {
+  if (!$("panel").hidden) return;
+  unread += 1;
+  showUnread();
 }
 
 /**

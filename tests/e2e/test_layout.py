@@ -177,7 +177,18 @@ async def test_the_phone_panel_is_a_sheet_that_opens_and_closes(
     link = await server.mint_link(session["id"], "Alex", "patient", admitted=True)
     page = await open_viewer(browser, link["url"], "phone")
     assert await page.locator("#panel").is_hidden()
+    # A message while the sheet is closed shows on the Chat button.
+    sam_link = await server.mint_link(session["id"], "Sam", "patient", admitted=True)
+    sam = Client(server.base_url, sam_link["token"], auto_answer=False)
+    await sam.connect()
+    try:
+        await sam.wait_for(lambda: sam.welcome is not None)
+        await sam.emit("chat", {"to": "room", "text": "hello"})
+        await page.locator("#open-chat", has_text="Chat (1 new)").wait_for(timeout=5_000)
+    finally:
+        await sam.close()
     await page.click("#open-chat")
+    assert await page.locator("#open-chat").inner_text() == "Chat"
     assert await page.locator("#panel").is_visible()
     assert await page.evaluate("document.activeElement.id") == "chat-text"
     # The sheet covers the video, never the toolbar.
@@ -208,6 +219,8 @@ async def test_a_share_takes_most_of_the_stage(
         # The presenter sees a small preview and a clear way to stop.
         await presenter.locator("#presenting").wait_for(state="visible", timeout=10_000)
         assert await presenter.locator("#presenting-stop").is_visible()
+        await presenter.wait_for_timeout(500)
+        await presenter.screenshot(path=str(shots / "share-presenter.png"))
 
         async def shown() -> bool:
             screen: dict[str, Any] = await viewer.evaluate("window.peercircle.screen()")
