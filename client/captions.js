@@ -3,12 +3,12 @@
 // switch captions (and a transcript) on for the session; anyone may decline having
 // their own speech captioned.
 
+import { h, render } from "preact";
 import { notify } from "./panel.js";
 import { ACTIONS } from "./protocol.js";
 import { $, may, state } from "./state.js";
 
-/** @typedef {{utterance: string, speaker: string, name: string, room: string, text: string,
- *   final: boolean, replaces: string[]}} Caption */
+/** @typedef {import("./protocol.js").Caption} Caption */
 
 const SHOWN_LINES = 3;
 const LINGER_MS = 8000;
@@ -51,16 +51,23 @@ export function renderCaptions() {
   for (const [id, line] of lines) if (line.final && now - line.at > LINGER_MS) lines.delete(id);
   box.hidden = !prefs.show || !captionState.sessionOn || lines.size === 0;
   box.dataset.size = prefs.size;
-  box.replaceChildren();
-  for (const line of lines.values()) {
-    const p = document.createElement("p");
-    p.className = line.final ? "caption final" : "caption partial";
-    p.dataset.speaker = line.speaker;
-    const who = document.createElement("strong");
-    who.textContent = `${line.name || "Someone"}: `;
-    p.append(who, line.text);
-    box.append(p);
-  }
+  // Keyed by utterance: a screen reader (the box is a polite live region) hears each
+  // new or changed line once, not the whole box again every second.
+  render(
+    [...lines.values()].map((line) =>
+      h(
+        "p",
+        {
+          key: line.utterance,
+          class: line.final ? "caption final" : "caption partial",
+          "data-speaker": line.speaker,
+        },
+        h("strong", null, `${line.name || "Someone"}: `),
+        line.text,
+      ),
+    ),
+    box,
+  );
   // Controls: one's own choice is always at hand; viewing options while captions run.
   $("captions-controls").hidden = !may(ACTIONS.publishMic) && !captionState.sessionOn;
   $("captions-show").parentElement?.toggleAttribute("hidden", !captionState.sessionOn);
