@@ -204,6 +204,13 @@ async def test_shortcuts_skip_link_and_focus_that_survives_events(
         label = await therapist.evaluate("document.activeElement.getAttribute('aria-label')")
         assert label == "Mute Alex"
 
+        # Nothing moves for someone who asks for reduced motion.
+        tile = therapist.locator("#grid .tile").first
+        moving = "(el) => getComputedStyle(el).transitionDuration"
+        assert await tile.evaluate(moving) != "0s"
+        await therapist.emulate_media(reduced_motion="reduce")
+        assert await tile.evaluate(moving) == "0s"
+
         # The shortcut list is in the page.
         await therapist.click("#open-help")
         assert await therapist.locator("#shortcuts").is_visible()
