@@ -4,7 +4,8 @@
 
 import { notify } from "./panel.js";
 import { ACTIONS } from "./protocol.js";
-import { $, button, may, myRoom, roomName, state } from "./state.js";
+import { $, may, myRoom, roomName, state } from "./state.js";
+import { renderRoomList } from "./ui/roomlist.js";
 
 /** @typedef {import("./protocol.js").Participant} Participant */
 
@@ -19,28 +20,6 @@ function secondsLeft() {
 function clock(s) {
   const m = Math.floor(s / 60);
   return `${m}:${String(s % 60).padStart(2, "0")}`;
-}
-
-/** The room each person is in now (open) or will go to (planned). */
-function roomOf(/** @type {Participant} */ p) {
-  if (state.breakouts.open) return p.room;
-  return state.breakoutConsole.planned[p.id] ?? "main";
-}
-
-/** A select that moves `p` to the chosen room. */
-function moveSelect(/** @type {Participant} */ p) {
-  const select = document.createElement("select");
-  select.dataset.action = "move";
-  select.setAttribute("aria-label", `Room for ${p.name}`);
-  for (const id of ["main", ...state.breakouts.rooms.map((r) => r.id)]) {
-    const option = document.createElement("option");
-    option.value = id;
-    option.textContent = roomName(id);
-    select.append(option);
-  }
-  select.value = roomOf(p);
-  select.addEventListener("change", () => state.connection?.moveTo(p.id, select.value));
-  return select;
 }
 
 /** Keep a multi-select listing the people an assignment spreads (selection kept). */
@@ -79,76 +58,7 @@ function renderRoomConsole() {
   /** @type {HTMLButtonElement} */ ($("rooms-assign")).disabled = rooms.length === 0;
   /** @type {HTMLInputElement} */ ($("rooms-self-choice")).checked = state.breakouts.selfChoice;
   for (const id of ["rooms-together", "rooms-apart"]) fillPeople(/** @type {HTMLSelectElement} */ ($(id)));
-  const list = $("room-list");
-  // Rebuilt only when what it shows changed: every event renders the page, and a
-  // list rebuilt under the cursor would close a move menu the therapist has open.
-  const shown = JSON.stringify([
-    open,
-    rooms,
-    state.breakoutConsole.help,
-    myRoom(),
-    [...state.participants.values()].map((p) => [p.id, p.name, p.role, roomOf(p), p.visiting]),
-  ]);
-  if (list.dataset.shown === shown) return;
-  list.dataset.shown = shown;
-  list.replaceChildren();
-  if (rooms.length === 0) return;
-  const help = new Map(state.breakoutConsole.help.map((h) => [h.participant, h]));
-  for (const id of ["main", ...rooms.map((r) => r.id)]) {
-    const li = document.createElement("li");
-    li.className = "room";
-    li.dataset.room = id;
-    const head = document.createElement("div");
-    head.className = "room-head";
-    const title = document.createElement("strong");
-    title.textContent = roomName(id);
-    head.append(title);
-    const inRoom = [...state.participants.values()].filter(
-      (p) => p.role !== "observer" && roomOf(p) === id,
-    );
-    const count = document.createElement("span");
-    count.className = "count";
-    count.textContent = `(${inRoom.length})`;
-    head.append(count);
-    if (open && id !== "main" && myRoom() !== id) {
-      head.append(button("Visit", () => state.connection?.visit(id), "visit"));
-    }
-    if (open && id === "main" && myRoom() !== "main") {
-      head.append(button("Back to main", () => state.connection?.visit("main"), "visit-main"));
-    }
-    li.append(head);
-    const people = document.createElement("ul");
-    people.className = "people";
-    for (const p of inRoom) {
-      const row = document.createElement("li");
-      row.dataset.participant = p.id;
-      const who = document.createElement("span");
-      who.className = "who";
-      const leader = state.breakouts.rooms.find((r) => r.id === id)?.leader === p.id;
-      who.textContent = p.name + (p.visiting ? " (visiting)" : "") + (leader ? " (leader)" : "");
-      row.append(who);
-      const request = help.get(p.id);
-      if (request) {
-        const flag = document.createElement("span");
-        flag.className = "help-flag";
-        flag.textContent = "asks for help";
-        row.append(flag, button("Done", () => state.connection?.clearHelp(p.id), "clear-help"));
-      }
-      if (p.role === "peer-leader" && id !== "main") {
-        row.append(
-          leader
-            ? button("Not leader", () => state.connection?.setLeader(id, null), "unset-leader")
-            : button("Make leader", () => state.connection?.setLeader(id, p.id), "set-leader"),
-        );
-      }
-      if (p.id !== state.myId && p.role !== "therapist" && p.role !== "co-facilitator") {
-        row.append(moveSelect(p));
-      }
-      people.append(row);
-    }
-    li.append(people);
-    list.append(li);
-  }
+  renderRoomList();
 }
 
 function renderRoomBadge() {
