@@ -129,3 +129,19 @@ async def test_end_pages_say_what_happened_and_what_next(
     await kim.locator("#ended").wait_for(state="visible", timeout=5_000)
     assert await kim.locator("#ended-title").inner_text() == "The session has ended"
     assert not await kim.evaluate("window.peercircle.capturing()")
+
+
+async def test_the_same_link_in_another_tab_takes_over_and_the_first_tab_says_so(
+    start_server: StartServer, open_page: OpenPage
+) -> None:
+    server = await start_server()
+    session = await server.create_session("Two tabs")
+    link = await server.mint_link(session["id"], "Alex", "patient", admitted=True)
+    first = await join_shared(open_page, link["url"])
+    await eventually(lambda: in_call_as(first, link["participant_id"]), 10, "the first tab is in")
+    second = await join_shared(open_page, link["url"])
+    await eventually(lambda: in_call_as(second, link["participant_id"]), 10, "the second tab is in")
+    await first.locator("#ended").wait_for(state="visible", timeout=10_000)
+    assert await first.locator("#ended-title").inner_text() == "You joined from another window"
+    assert await first.locator("#rejoin").inner_text() == "Use this window"
+    assert not await first.evaluate("window.peercircle.capturing()")
