@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -19,6 +20,8 @@ from .api.http_security import origin_policy, security_headers
 from .api.metrics import NodeFigures, metrics_registry, metrics_route
 from .bridge import MediaBridge
 from .captions.service import CaptionService
+from .cluster.nodes import NodeDirectory
+from .cluster.ownership import Ownership
 from .config import Settings
 from .host import EventListener, SessionRegistry
 from .signaling.connections import call_room, facilitator_room, room_channel
@@ -46,6 +49,7 @@ SIGNALING = web.AppKey("signaling", Signaling)
 SIGNER = web.AppKey("signer", TokenSigner)
 STORE = web.AppKey("store", SessionStore)
 READINESS = web.AppKey("readiness", Readiness)
+OWNERSHIP = web.AppKey("ownership", Ownership)
 
 
 def make_store(settings: Settings) -> SessionStore:
@@ -61,7 +65,18 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     """The whole PeerCircle process as one aiohttp application."""
     store = store or make_store(settings)
     listeners: list[EventListener] = []
-    registry = SessionRegistry(store, listeners)
+    # The node registry and leases; with the in-memory store this node owns everything.
+    nodes = NodeDirectory(
+        store,
+        settings.node_id or "n_" + secrets.token_hex(6),
+        settings.base_url,
+        (settings.internal_url or settings.base_url).rstrip("/"),
+        load=lambda: signaling.connection_count(),
+        heartbeat_s=settings.node_heartbeat_s,
+        ttl_s=settings.node_ttl_s,
+    )
+    ownership = Ownership(store, nodes, settings.lease_ttl_s)
+    registry = SessionRegistry(store, listeners, ownership=ownership)
     bridge = MediaBridge(registry)
     media = MediaServer(
         bridge,
@@ -121,6 +136,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     listeners += [signaling.presenter.present, bridge.on_events, captions.on_events]
     listeners.append(speaking.on_events)
     registry.on_load.append(speaking.on_loaded)
+    registry.on_unload.append(signaling.let_go)
 
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     app[SETTINGS] = settings
@@ -131,13 +147,21 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     app[STORE] = store
     readiness = Readiness(store)
     app[READINESS] = readiness
+    app[OWNERSHIP] = ownership
     sio.attach(app)
 
     def metrics() -> dict[str, float]:
         return media.stats() | captions.metrics() | {"connections": signaling.connection_count()}
 
     api = AdminApi(
-        settings, registry, signer, metrics, store, speaking.settings, speaking.live_ledger
+        settings,
+        registry,
+        signer,
+        metrics,
+        store,
+        speaking.settings,
+        speaking.live_ledger,
+        ownership=ownership,
     )
     app.add_routes(api.routes())
     loop_lag = LoopLagProbe()
@@ -167,6 +191,8 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     async def purge_loop(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.ensure_future(_purge_periodically(store, settings))
         loop_lag.start()
+        nodes.start()
+        ownership.start()
         yield
         task.cancel()
         loop_lag.stop()
@@ -174,6 +200,9 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     app.cleanup_ctx.append(purge_loop)
 
     async def shutdown(app: web.Application) -> None:
+        # Leave the registry and give the leases up, so other nodes take over at once.
+        await ownership.stop()
+        await nodes.stop()
         registry.close()
         await captions.close()
         await speaking.close()

@@ -75,6 +75,16 @@ class Settings:
     token_ttl_s: int = 12 * 3600
     store: str = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Several nodes on one Redis (docs/OPERATIONS.md): this node's id in the registry
+    # (empty: a random one per start), and where the other nodes reach it (empty:
+    # base_url), e.g. to forward admin commands to the session's owner.
+    node_id: str = ""
+    internal_url: str = ""
+    # A session's owner holds a lease of this life, renewed every third of it; a node
+    # whose heartbeat is older than node_ttl_s is no longer offered new sessions.
+    lease_ttl_s: float = 5.0
+    node_heartbeat_s: float = 1.0
+    node_ttl_s: float = 5.0
     ice_servers: tuple[IceServer, ...] = ()
     offer_loopback_candidates: bool = True
     reconnect_grace_s: float = 30.0

@@ -18,11 +18,12 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 
+from .cluster.ownership import Ownership
 from .domain.audit import GENESIS, KnockCoalescer, audit_entry, chain_record
-from .domain.errors import NotFound
+from .domain.errors import Moved, NotFound
 from .domain.events import Event
 from .domain.session import Session
-from .store import AuditRecord, SessionStore
+from .store import AuditRecord, Lease, SessionStore
 from .telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 Command = Callable[[Session, float], list[Event]]
 EventListener = Callable[[Session, list[Event]], Awaitable[None]]
 Clock = Callable[[], float]
+# The lease a write is checked against (None: unchecked, one process without leases).
+Fence = Callable[[], Awaitable[Lease | None]]
 
 # Set in a host's courier task (and the tasks it starts): a command submitted from a
 # listener does not wait for its own delivery, which queues behind the batch in hand.
@@ -49,8 +52,12 @@ class SessionHost:
         store: SessionStore,
         listeners: list[EventListener],
         clock: Clock = time.time,
+        fence: Fence | None = None,
+        lost: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.session = session
+        self._fence = fence
+        self._lost = lost
         self._store = store
         self._listeners = listeners
         self._clock = clock
@@ -167,7 +174,14 @@ class SessionHost:
                 chained.append(record)
                 previous = record["hash"]
             head = (seq, previous)
-        await self._store.commit(work.to_record(), chained)
+        lease = await self._fence() if self._fence is not None else None
+        try:
+            await self._store.commit(work.to_record(), chained, lease)
+        except Moved:
+            # Another node holds the lease now: this copy is stale; let it go.
+            if self._lost is not None:
+                await self._lost()
+            raise
         self._audit_head = head
         self._knocks = knocks
 
@@ -202,54 +216,109 @@ def _log_failure(task: asyncio.Future[list[Event]]) -> None:
 
 
 class SessionRegistry:
-    """The hosts of this process, by session id, loaded from the store on first use."""
+    """The hosts of this process, by session id, loaded from the store on first use.
+    With `ownership`, only sessions this node holds the lease of: another node's get
+    `Moved` (naming it), and a host whose lease is lost is let go."""
 
     def __init__(
-        self, store: SessionStore, listeners: list[EventListener], clock: Clock = time.time
+        self,
+        store: SessionStore,
+        listeners: list[EventListener],
+        clock: Clock = time.time,
+        ownership: Ownership | None = None,
     ) -> None:
         self._store = store
         self._listeners = listeners
         self._clock = clock
+        self._ownership = ownership
         self._hosts: dict[str, SessionHost] = {}
         self._loading = asyncio.Lock()
         # Called with each session loaded from the store (a restart or a takeover), so
         # services can load what they keep of it (the speaking ledger).
         self.on_load: list[Callable[[Session], Awaitable[None]]] = []
+        # Called with the id of each session this node let go of (its lease was lost):
+        # the people connected here must go to the new owner.
+        self.on_unload: list[Callable[[str], Awaitable[None]]] = []
+        if ownership is not None:
+            ownership.on_lost.append(self._unload)
 
     async def create(self, title: str, waiting_room: bool = True) -> SessionHost:
-        """Create a new session with an opaque id."""
+        """Create a new session with an opaque id, owned by this node."""
         session = Session(
             id="s_" + secrets.token_hex(8),
             title=title,
             created_at=self._clock(),
             waiting_room=waiting_room,
         )
-        await self._store.save_session(session.to_record())
-        host = SessionHost(session, self._store, self._listeners, self._clock)
+        lease = None
+        if self._ownership is not None:
+            lease = await self._ownership.claim_here(session.id)
+        await self._store.commit(session.to_record(), [], lease)
+        host = self._host(session)
         self._hosts[session.id] = host
         return host
 
+    def _host(self, session: Session) -> SessionHost:
+        ownership = self._ownership
+        if ownership is None:
+            return SessionHost(session, self._store, self._listeners, self._clock)
+        session_id = session.id
+
+        async def fence() -> Lease | None:
+            return await ownership.current(session_id)
+
+        async def lost() -> None:
+            await ownership.lost(session_id)
+
+        return SessionHost(session, self._store, self._listeners, self._clock, fence, lost)
+
     async def get(self, session_id: str) -> SessionHost:
-        """The host of a session; NotFound if the session does not exist."""
+        """The host of a session; NotFound if the session does not exist, `Moved` if
+        another node owns it. Never a copy of a session this node does not own."""
         host = self._hosts.get(session_id)
-        if host is not None:
+        if host is not None and (
+            self._ownership is None or self._ownership.held(session_id) is not None
+        ):
             return host
         async with self._loading:
             host = self._hosts.get(session_id)
+            if host is not None and self._ownership is not None:
+                try:
+                    await self._ownership.current(session_id)
+                except Moved:
+                    host = None  # lost: `_unload` let it go; see who owns it now
             if host is not None:
                 return host
             record = await self._store.load_session(session_id)
             if record is None:
                 raise NotFound(f"no session {session_id}")
-            host = SessionHost(
-                Session.from_record(record), self._store, self._listeners, self._clock
-            )
+            if self._ownership is not None:
+                lease = await self._ownership.claim(session_id)
+                if lease.node_id != self._ownership.node_id:
+                    raise await self._ownership.moved(lease)
+                # Ours now: what the last owner stored is the state.
+                record = await self._store.load_session(session_id)
+                if record is None:
+                    raise NotFound(f"no session {session_id}")
+            host = self._host(Session.from_record(record))
             self._hosts[session_id] = host
             # A breakout timer that was running when the session was stored runs on.
             host.arm_deadline()
             for hook in self.on_load:
                 await hook(host.session)
             return host
+
+    async def _unload(self, session_id: str) -> None:
+        """Let go of a session whose lease this node lost."""
+        host = self._hosts.pop(session_id, None)
+        if host is None:
+            return
+        host.close()
+        for hook in self.on_unload:
+            try:
+                await hook(session_id)
+            except Exception:
+                log.exception("an unload hook failed")
 
     def loaded(self, session_id: str) -> SessionHost | None:
         """The host of a session if this process has it loaded (no store access)."""

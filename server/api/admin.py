@@ -9,11 +9,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
+from ..cluster.ownership import Ownership
 from ..config import Settings
 from ..domain.audit import verify_chain
-from ..domain.errors import NotFound, NotPermitted, Unavailable, UserError
+from ..domain.errors import Moved, NotFound, NotPermitted, Unavailable, UserError
 from ..domain.model import MAIN_ROOM, LinkView
 from ..domain.roles import Role
 from ..domain.session import Session
@@ -33,6 +35,11 @@ from .openapi import OPENAPI
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# A request one node forwarded to the session's owner carries this header; the owner
+# never forwards it again (a session that moved meanwhile gets 409 moved instead).
+FORWARDED = "X-PeerCircle-Forwarded"
+FORWARD_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
 
 def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
@@ -43,7 +50,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
         raise web.HTTPRequestEntityTooLarge(
             max_size=MAX_BODY_BYTES, actual_size=request.content_length
         )
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    # request.read() keeps the bytes, so a request forwarded to another node can send
+    # them again; the app's client_max_size bounds it.
+    raw = await request.read()
     if len(raw) > MAX_BODY_BYTES:
         raise ValueError("body too large")
     if not raw.strip():
@@ -56,6 +65,11 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValueError("body must be a JSON object")
     return body
+
+
+def _moved(moved: Moved) -> web.Response:
+    body = {"error": {"code": "moved", "message": moved.message, "url": moved.url}}
+    return web.json_response(body, status=409)
 
 
 def session_state(session: Session) -> dict[str, Any]:
@@ -95,8 +109,10 @@ class AdminApi:
         store: SessionStore,
         speaking: SpeakingSettings | None = None,
         live_ledger: Callable[[str], tuple[SpeakingLedger, float] | None] = lambda _id: None,
+        ownership: Ownership | None = None,
     ) -> None:
         self._store = store
+        self._ownership = ownership
         self._speaking = speaking or SpeakingSettings()
         # A session measured by this process reports from its live ledger; others (and
         # ended ones) from the store, which is at most a few seconds behind.
@@ -144,10 +160,44 @@ class AdminApi:
             except Unavailable as exc:
                 # Nothing changed; the caller may retry once /readyz answers 200.
                 return _error(503, "unavailable", exc.message)
+            except Moved as moved:
+                # Every node answers for every session: the owner does the work.
+                return await self._forward(request, moved)
             except (ValueError, KeyError, TypeError) as exc:
                 return _error(400, "invalid_payload", str(exc)[:200])
 
         return run
+
+    async def _forward(self, request: web.Request, moved: Moved) -> web.StreamResponse:
+        """Send the request on to the node that owns its session and return its answer;
+        409 `moved` (with the owner's URL) for a request that was forwarded already."""
+        if request.headers.get(FORWARDED) or self._ownership is None:
+            return _moved(moved)
+        session_id = request.match_info.get("session_id", "")
+        lease = await self._store.lease_of(session_id) if session_id else None
+        node = await self._ownership.nodes.find(lease.node_id) if lease is not None else None
+        if node is None:
+            return _error(503, "unavailable", "the session's node is not answering; retry")
+        return await self._send_to(node.internal_url, request)
+
+    async def _send_to(self, base_url: str, request: web.Request) -> web.Response:
+        """The request, replayed on another node with the same admin key and body."""
+        headers = {FORWARDED: self._ownership.node_id if self._ownership else "1"}
+        if "Authorization" in request.headers:
+            headers["Authorization"] = request.headers["Authorization"]
+        if request.content_type:
+            headers["Content-Type"] = request.content_type
+        body = await request.read()
+        async with (
+            aiohttp.ClientSession(timeout=FORWARD_TIMEOUT) as http,
+            http.request(
+                request.method, base_url + request.path_qs, data=body, headers=headers
+            ) as answer,
+        ):
+            content = await answer.read()
+            return web.Response(
+                status=answer.status, body=content, content_type=answer.content_type
+            )
 
     async def openapi(self, request: web.Request) -> web.Response:
         """The OpenAPI document."""
@@ -162,6 +212,14 @@ class AdminApi:
         waiting_room = body.get("waiting_room", True)
         if not isinstance(waiting_room, bool):
             raise ValueError("waiting_room: must be true or false")
+        if self._ownership is not None and not request.headers.get(FORWARDED):
+            # A session starts on the least-loaded live node.
+            target = await self._ownership.nodes.least_loaded()
+            if target.node_id != self._ownership.node_id:
+                try:
+                    return await self._send_to(target.internal_url, request)
+                except (aiohttp.ClientError, TimeoutError):
+                    pass  # that node is not answering: this one will do
         host = await self._registry.create(title.strip(), waiting_room=waiting_room)
         return web.json_response(session_state(host.session), status=201)
 

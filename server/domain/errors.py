@@ -47,3 +47,14 @@ class Unavailable(PeerCircleError):
     """The store cannot be reached: nothing was changed; try again shortly."""
 
     code = "unavailable"
+
+
+class Moved(PeerCircleError):
+    """Another node owns the session (or took it over): go there. `url` is that node's
+    public URL when known."""
+
+    code = "moved"
+
+    def __init__(self, message: str, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url

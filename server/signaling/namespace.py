@@ -16,6 +16,7 @@ from ..bridge import MediaBridge
 from ..captions.service import CaptionService
 from ..config import Settings
 from ..domain.errors import (
+    Moved,
     NotFound,
     NotPermitted,
     PeerCircleError,
@@ -130,6 +131,9 @@ class Signaling(
             except Unavailable as exc:
                 # Nothing is waved through while the store is away: try again shortly.
                 raise TokenRefused("unavailable", exc.message) from exc
+            except Moved as moved:
+                # Any node is a door: the session lives on another, which we name.
+                self._refuse_moved(moved)
             refusal = host.session.entry_refusal(grant.participant_id)
             if refusal is not None:
                 raise TokenRefused(refusal, ENTRY_REFUSALS[refusal])
@@ -145,6 +149,8 @@ class Signaling(
                 raise TokenRefused("rate_limited", "too many attempts with this link; wait")
         except TokenRefused as refused:
             self._refuse_connection(refused)
+        except socketio.exceptions.ConnectionRefusedError:
+            raise  # a refusal already made (`moved`)
         except Exception as exc:
             # Whatever a token or payload did, the client gets a clean refusal and the
             # log one line (no traceback a stranger can fill the disk with).
@@ -153,6 +159,18 @@ class Signaling(
                 TokenRefused("internal", "the server could not check this link; try again")
             )
         self.connections.add(Connection(sid, grant))
+
+    def _refuse_moved(self, moved: Moved) -> NoReturn:
+        self._log.info("connection sent to the owner: %s", moved.url or "(unknown)")
+        data = {"code": "moved", "message": moved.message, "url": moved.url}
+        raise socketio.exceptions.ConnectionRefusedError(moved.message, data) from None
+
+    async def let_go(self, session_id: str) -> None:
+        """This node lost the session (another node took it over): close its sockets, so
+        each client connects again and is sent to the new owner (`moved`)."""
+        for conn in self.connections.in_session(session_id):
+            self.connections.remove(conn.sid)
+            self.presenter.background(self._sio.disconnect(conn.sid))
 
     def _refuse_connection(self, refused: TokenRefused) -> NoReturn:
         self._log.info("connection refused: %s", refused.code)
@@ -189,8 +207,8 @@ class Signaling(
                 host = await self._registry.get(conn.session_id)
                 await host.run(lambda s, now: s.drop(pid, now))
                 break
-            except (NotFound, UserError):
-                return  # already gone
+            except (NotFound, UserError, Moved):
+                return  # already gone (or the session is another node's now)
             except Unavailable:
                 # The store is away: the person would show as present forever. Try
                 # again until it answers (the seat is kept meanwhile, as on a drop).
@@ -250,6 +268,12 @@ class Signaling(
                 raise NotPermitted("you are in the waiting room")
             conn.limits.check(event)
             await handler(self, conn, data)
+        except Moved as moved:
+            # The session is no longer here: say so, then close; connecting again
+            # (to any node) is sent to the owner.
+            await self._error(sid, moved.code, moved.message, event)
+            self.connections.remove(sid)
+            await self._sio.disconnect(sid)
         except PeerCircleError as error:
             await self._error(sid, error.code, error.message, event)
         except Exception:

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 SessionRecord = dict[str, Any]
 AuditRecord = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A node's ownership of a session: `token` (the fencing token) grows with every new
+    holder, and every write of the session is checked against it in the store."""
+
+    session_id: str
+    node_id: str
+    token: int
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """One node as the registry knows it: where browsers reach it (`url`), where other
+    nodes do (`internal_url`), and how busy it is (`load`: connections)."""
+
+    node_id: str
+    url: str
+    internal_url: str
+    load: int
 
 
 class SessionStore(Protocol):
@@ -23,10 +45,35 @@ class SessionStore(Protocol):
     async def delete_session(self, session_id: str) -> None:
         """Forget a session (no error if unknown)."""
 
-    async def commit(self, record: SessionRecord, audit: list[AuditRecord]) -> None:
+    async def commit(
+        self, record: SessionRecord, audit: list[AuditRecord], lease: Lease | None = None
+    ) -> None:
         """Store a command's outcome as one write: the session's new record and the
-        audit records it adds, both or neither. Raises `Unavailable` when the store
-        cannot be reached."""
+        audit records it adds, both or neither. With `lease`, only while that lease is
+        the session's current one (else `Moved`, and nothing is written). Raises
+        `Unavailable` when the store cannot be reached."""
+
+    async def claim_lease(self, session_id: str, node_id: str, ttl_s: float) -> Lease:
+        """The session's lease after this call: `node_id`'s (a new token) if the lease
+        was free, the same one renewed if `node_id` held it, else the holder's."""
+
+    async def renew_lease(self, lease: Lease, ttl_s: float) -> bool:
+        """Extend `lease` for `ttl_s`; False if it is no longer the current one."""
+
+    async def release_lease(self, lease: Lease) -> None:
+        """Give `lease` up (if it is still the current one), so another node may claim."""
+
+    async def lease_of(self, session_id: str) -> Lease | None:
+        """The session's current lease, or None if nobody holds one."""
+
+    async def announce_node(self, node: NodeInfo, ttl_s: float) -> None:
+        """A node's heartbeat: it counts as live for `ttl_s` from now."""
+
+    async def forget_node(self, node_id: str) -> None:
+        """A node going away says so (no need to wait for its heartbeat to lapse)."""
+
+    async def live_nodes(self) -> list[NodeInfo]:
+        """Every node whose heartbeat has not lapsed."""
 
     async def append_audit(self, session_id: str, record: AuditRecord) -> None:
         """Add a record at the end of the session's audit log (never rewritten)."""

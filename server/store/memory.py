@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
-from . import AuditRecord, SessionRecord
+from ..domain.errors import Moved
+from . import AuditRecord, Lease, NodeInfo, SessionRecord
 
 
 class MemoryStore:
@@ -17,6 +19,11 @@ class MemoryStore:
         # (kind, session) -> (expires_at, record or list of records)
         self._kept: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._kept_lists: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
+        # One process, so one node: leases and the registry work as in Redis, on the
+        # monotonic clock.
+        self._leases: dict[str, tuple[Lease, float]] = {}
+        self._tokens: dict[str, int] = {}
+        self._nodes: dict[str, tuple[NodeInfo, float]] = {}
 
     async def save_session(self, record: SessionRecord) -> None:
         """Create or replace a session's record."""
@@ -35,8 +42,12 @@ class MemoryStore:
         """Forget a session (no error if unknown)."""
         self._sessions.pop(session_id, None)
 
-    async def commit(self, record: SessionRecord, audit: list[AuditRecord]) -> None:
+    async def commit(
+        self, record: SessionRecord, audit: list[AuditRecord], lease: Lease | None = None
+    ) -> None:
         """The record and its audit records, at once (nothing awaits in between)."""
+        if lease is not None and self._current(lease.session_id) != lease:
+            raise Moved(f"this node no longer owns session {lease.session_id}")
         self._sessions[record["id"]] = copy.deepcopy(record)
         self._audit.setdefault(record["id"], []).extend(copy.deepcopy(audit))
 
@@ -90,6 +101,53 @@ class MemoryStore:
             del self._kept_lists[kind, session_id]
             return []
         return copy.deepcopy(kept[1])
+
+    def _current(self, session_id: str) -> Lease | None:
+        held = self._leases.get(session_id)
+        if held is None or held[1] <= time.monotonic():
+            return None
+        return held[0]
+
+    async def claim_lease(self, session_id: str, node_id: str, ttl_s: float) -> Lease:
+        """Ours if free (a new token), renewed if ours, else the holder's."""
+        current = self._current(session_id)
+        if current is not None and current.node_id != node_id:
+            return current
+        if current is None:
+            token = self._tokens.get(session_id, 0) + 1
+            self._tokens[session_id] = token
+            current = Lease(session_id, node_id, token)
+        self._leases[session_id] = (current, time.monotonic() + ttl_s)
+        return current
+
+    async def renew_lease(self, lease: Lease, ttl_s: float) -> bool:
+        """Extend it if it is still the current lease."""
+        if self._current(lease.session_id) != lease:
+            return False
+        self._leases[lease.session_id] = (lease, time.monotonic() + ttl_s)
+        return True
+
+    async def release_lease(self, lease: Lease) -> None:
+        """Drop it if it is still the current lease."""
+        if self._current(lease.session_id) == lease:
+            del self._leases[lease.session_id]
+
+    async def lease_of(self, session_id: str) -> Lease | None:
+        """The current lease."""
+        return self._current(session_id)
+
+    async def announce_node(self, node: NodeInfo, ttl_s: float) -> None:
+        """Live for `ttl_s`."""
+        self._nodes[node.node_id] = (node, time.monotonic() + ttl_s)
+
+    async def forget_node(self, node_id: str) -> None:
+        """Gone."""
+        self._nodes.pop(node_id, None)
+
+    async def live_nodes(self) -> list[NodeInfo]:
+        """Nodes whose heartbeat has not lapsed."""
+        now = time.monotonic()
+        return [node for node, until in self._nodes.values() if until > now]
 
     async def ping(self) -> None:
         """Always reachable: it is this process."""

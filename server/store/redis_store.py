@@ -15,14 +15,66 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ..domain.errors import Unavailable
-from . import AuditRecord, SessionRecord
+from ..domain.errors import Moved, Unavailable
+from . import AuditRecord, Lease, NodeInfo, SessionRecord
 
 PREFIX = "peercircle:"
 # A command waits at most about this long for Redis before it is refused: a stopped or
 # frozen Redis must not hold a session's lock (and the people waiting on it) for long.
 SOCKET_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 1.0
+
+
+# Leases are `peercircle:lease:<id>` = "<node>|<token>" with a TTL; the token comes from
+# `peercircle:fence:<id>`, which only grows. Each script runs atomically in Redis, so a
+# check of the lease and the write it guards cannot be separated by another node's.
+CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held then
+  local node = string.match(held, '^(.*)|')
+  if node == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+  return held
+end
+local token = redis.call('INCR', KEYS[2])
+held = ARGV[1] .. '|' .. token
+redis.call('SET', KEYS[1], held, 'PX', ARGV[2])
+return held
+"""
+RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# KEYS: lease, record, ids, audit, audited; ARGV: holder ("" = unchecked), record,
+# creation score, session id, then the audit records.
+COMMIT = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[4])
+if #ARGV > 4 then
+  for i = 5, #ARGV do redis.call('RPUSH', KEYS[4], ARGV[i]) end
+  redis.call('SADD', KEYS[5], ARGV[4])
+end
+return 1
+"""
+
+
+def _holder(lease: Lease) -> str:
+    return f"{lease.node_id}|{lease.token}"
+
+
+def _lease(session_id: str, held: str) -> Lease:
+    node, _, token = held.rpartition("|")
+    return Lease(session_id, node, int(token))
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 @contextlib.contextmanager
@@ -47,6 +99,10 @@ class RedisStore:
             # Two quick retries, then the caller hears `Unavailable`.
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 2),
         )
+        self._claim = self._redis.register_script(CLAIM)
+        self._renew = self._redis.register_script(RENEW)
+        self._release = self._redis.register_script(RELEASE)
+        self._commit = self._redis.register_script(COMMIT)
 
     async def save_session(self, record: SessionRecord) -> None:
         """Create or replace a session's record."""
@@ -80,17 +136,85 @@ class RedisStore:
                 pipe.zrem(f"{PREFIX}sessions", session_id)
                 await pipe.execute()
 
-    async def commit(self, record: SessionRecord, audit: list[AuditRecord]) -> None:
-        """The record and its audit records in one MULTI/EXEC: both or neither."""
+    async def commit(
+        self, record: SessionRecord, audit: list[AuditRecord], lease: Lease | None = None
+    ) -> None:
+        """The record and its audit records in one script, run only while `lease` is
+        the current one: both or neither, and never by a node that lost the lease."""
         session_id = record["id"]
+        keys = [
+            f"{PREFIX}lease:{session_id}",
+            f"{PREFIX}session:{session_id}",
+            f"{PREFIX}sessions",
+            f"{PREFIX}audit:{session_id}",
+            f"{PREFIX}audited",
+        ]
+        holder = _holder(lease) if lease is not None else ""
+        args = [holder, json.dumps(record), time.time(), session_id, *map(json.dumps, audit)]
+        with _reachable():
+            written = await self._commit(keys=keys, args=args)
+        if not written:
+            raise Moved(f"this node no longer owns session {session_id}")
+
+    async def claim_lease(self, session_id: str, node_id: str, ttl_s: float) -> Lease:
+        """Ours if free (a new token from the fence counter), renewed if ours, else the
+        holder's."""
+        keys = [f"{PREFIX}lease:{session_id}", f"{PREFIX}fence:{session_id}"]
+        with _reachable():
+            held = await self._claim(keys=keys, args=[node_id, _ms(ttl_s)])
+        return _lease(session_id, str(held))
+
+    async def renew_lease(self, lease: Lease, ttl_s: float) -> bool:
+        """PEXPIRE only if the lease is still ours."""
+        key = f"{PREFIX}lease:{lease.session_id}"
+        with _reachable():
+            return bool(await self._renew(keys=[key], args=[_holder(lease), _ms(ttl_s)]))
+
+    async def release_lease(self, lease: Lease) -> None:
+        """DEL only if the lease is still ours."""
+        key = f"{PREFIX}lease:{lease.session_id}"
+        with _reachable():
+            await self._release(keys=[key], args=[_holder(lease)])
+
+    async def lease_of(self, session_id: str) -> Lease | None:
+        """The current lease."""
+        with _reachable():
+            held = await self._redis.get(f"{PREFIX}lease:{session_id}")
+        return _lease(session_id, str(held)) if held else None
+
+    async def announce_node(self, node: NodeInfo, ttl_s: float) -> None:
+        """`peercircle:node:<id>` (JSON, with a TTL) and the id in `peercircle:nodes`."""
+        body = json.dumps({"url": node.url, "internal_url": node.internal_url, "load": node.load})
         with _reachable():
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(f"{PREFIX}session:{session_id}", json.dumps(record))
-                pipe.zadd(f"{PREFIX}sessions", {session_id: time.time()}, nx=True)
-                if audit:
-                    pipe.rpush(f"{PREFIX}audit:{session_id}", *map(json.dumps, audit))
-                    pipe.sadd(f"{PREFIX}audited", session_id)
+                pipe.set(f"{PREFIX}node:{node.node_id}", body, px=_ms(ttl_s))
+                pipe.sadd(f"{PREFIX}nodes", node.node_id)
                 await pipe.execute()
+
+    async def forget_node(self, node_id: str) -> None:
+        """Drop the node's heartbeat now."""
+        with _reachable():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(f"{PREFIX}node:{node_id}")
+                pipe.srem(f"{PREFIX}nodes", node_id)
+                await pipe.execute()
+
+    async def live_nodes(self) -> list[NodeInfo]:
+        """The nodes whose heartbeat key has not expired (lapsed ones leave the set)."""
+        with _reachable():
+            ids = sorted(str(i) for i in await self._redis.smembers(f"{PREFIX}nodes"))
+            if not ids:
+                return []
+            bodies = await self._redis.mget([f"{PREFIX}node:{i}" for i in ids])
+            lapsed = [i for i, body in zip(ids, bodies, strict=True) if body is None]
+            if lapsed:
+                await self._redis.srem(f"{PREFIX}nodes", *lapsed)
+        nodes = []
+        for node_id, body in zip(ids, bodies, strict=True):
+            if body is not None:
+                info = json.loads(body)
+                nodes.append(NodeInfo(node_id, info["url"], info["internal_url"], info["load"]))
+        return nodes
 
     async def append_audit(self, session_id: str, record: AuditRecord) -> None:
         """Add a record at the end of the session's audit log (a Redis list)."""

@@ -12,11 +12,11 @@ import pytest
 import pytest_asyncio
 
 from server.domain.audit import GENESIS, AuditEntry, chain_record
-from server.domain.errors import Unavailable
+from server.domain.errors import Moved, Unavailable
 from server.domain.model import Source
 from server.domain.roles import Role
 from server.domain.session import Session
-from server.store import SessionStore
+from server.store import Lease, NodeInfo, SessionStore
 from server.store.memory import MemoryStore
 from server.store.redis_store import RedisStore
 from tests.support.redis_server import RedisServer, running_redis
@@ -198,3 +198,45 @@ async def test_commit_stores_the_record_and_its_audit_records_together(
     assert loaded is not None and loaded["title"] == "Renamed"
     assert await store.read_audit("s_1") == [first, second]
     assert await store.list_session_ids() == ["s_1"]
+
+
+async def test_a_lease_is_one_node_s_until_it_lapses_and_then_fenced(
+    store: SessionStore,
+) -> None:
+    first = await store.claim_lease("s_1", "n_a", 0.3)
+    assert first == Lease("s_1", "n_a", first.token)
+    # Another node is told who holds it; the holder renews it (same token).
+    assert await store.claim_lease("s_1", "n_b", 0.3) == first
+    assert await store.claim_lease("s_1", "n_a", 0.3) == first
+    assert await store.renew_lease(first, 0.3)
+    assert await store.lease_of("s_1") == first
+    await store.commit(record("s_1"), [], first)
+    await asyncio.sleep(0.4)  # the lease's life is the point here
+    assert await store.lease_of("s_1") is None
+    second = await store.claim_lease("s_1", "n_b", 5)
+    assert second.node_id == "n_b" and second.token > first.token
+    # The former holder can neither renew nor write: nothing of it lands.
+    assert not await store.renew_lease(first, 5)
+    with pytest.raises(Moved):
+        await store.commit(record("s_1", "Stale"), [{"seq": 1}], first)
+    loaded = await store.load_session("s_1")
+    assert loaded is not None and loaded["title"] == "Tuesday group"
+    assert await store.read_audit("s_1") == []
+    await store.release_lease(first)  # not the current one: no effect
+    assert await store.lease_of("s_1") == second
+    await store.release_lease(second)
+    assert await store.lease_of("s_1") is None
+
+
+async def test_live_nodes_are_those_whose_heartbeat_has_not_lapsed(
+    store: SessionStore,
+) -> None:
+    a = NodeInfo("n_a", "http://a", "http://a-internal", 3)
+    b = NodeInfo("n_b", "http://b", "http://b", 0)
+    await store.announce_node(a, 5)
+    await store.announce_node(b, 0.2)
+    assert sorted(await store.live_nodes(), key=lambda n: n.node_id) == [a, b]
+    await asyncio.sleep(0.3)  # b's heartbeat lapses
+    assert await store.live_nodes() == [a]
+    await store.forget_node("n_a")
+    assert await store.live_nodes() == []
