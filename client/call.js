@@ -5,6 +5,7 @@
 import {
   capturing,
   devices,
+  ensureTrack,
   explain,
   listDevices,
   meterSource,
@@ -207,6 +208,9 @@ function joinCall() {
   conn.captionsDeclined = !captioned;
   captionState.declined = !captioned;
   conn.sending = { mic: micOn, camera: cameraOn, screen: true };
+  // Publish both sources even when one is off now: turning it on later needs the slot.
+  const publishes = holder?.role !== "observer";
+  conn.publish = { mic: publishes, camera: publishes };
   on(conn, "waiting", (body) => {
     sessionStorage.setItem(JOINED_KEY, "1");
     // "You cannot be seen or heard": the devices really are off while one waits.
@@ -347,7 +351,20 @@ function endWith(why, message, by) {
  * @param {boolean} on
  */
 async function setSending(source, on) {
-  await state.connection?.setSending(source, on);
+  const conn = state.connection;
+  if (!conn) return;
+  if (on) {
+    // Turned off in the lobby, or stopped: open the device now.
+    try {
+      await ensureTrack(source);
+    } catch (err) {
+      notify(explain(err).text, undefined, "devices");
+      return;
+    }
+  }
+  await conn.setSending(source, on);
+  // A camera that is off is closed, so the browser's camera light goes off too.
+  if (!on && source === "camera") conn.local.camera?.stop();
   render();
 }
 
@@ -459,6 +476,8 @@ for (const [id, source] of /** @type {const} */ ([
   me: () => state.myId,
   /** Whether any camera or mic track of this page is capturing now. */
   capturing,
+  /** Whether this page holds a capturing camera track. */
+  cameraLive: () => state.connection?.local.camera?.readyState === "live",
   /** The device labels of the mic and camera tracks this page sends now. */
   sending() {
     const conn = state.connection;

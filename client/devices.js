@@ -186,7 +186,8 @@ export async function switchDevice(source, deviceId) {
   const connection = state.connection;
   if (!connection) return;
   const old = connection.local[source];
-  if (!old) return;
+  // A camera that is off stays closed; the new choice is used when it is turned on.
+  if (!old || (source === "camera" && !connection.sending.camera)) return;
   const stream = await navigator.mediaDevices.getUserMedia(
     source === "mic"
       ? { audio: { deviceId: { exact: deviceId } } }
@@ -195,5 +196,20 @@ export async function switchDevice(source, deviceId) {
   const track = source === "mic" ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
   await connection.replaceLocalTrack(source, track);
   old.stop();
+  if (source === "mic") meterSource(track);
+}
+
+/**
+ * Make sure the call has a live track for a source (opening the device if needed).
+ * @param {"mic" | "camera"} source
+ */
+export async function ensureTrack(source) {
+  const connection = state.connection;
+  if (!connection) return;
+  const current = connection.local[source];
+  if (current && current.readyState === "live") return;
+  const stream = await openDevices({ mic: source === "mic", camera: source === "camera" });
+  const track = source === "mic" ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
+  await connection.replaceLocalTrack(source, track);
   if (source === "mic") meterSource(track);
 }

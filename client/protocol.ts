@@ -305,6 +305,8 @@ export class CallConnection extends EventTarget {
   readonly url: string;
   local: Record<Source, MediaStreamTrack | null> = { mic: null, camera: null, screen: null };
   sending: Record<Source, boolean> = { mic: true, camera: true, screen: true };
+  /** The sources to publish (null: those with a local track). */
+  publish: { mic: boolean; camera: boolean } | null = null;
   pc: RTCPeerConnection | null = null;
   welcome: Welcome | null = null;
   remoteTracks = new Map<string, MediaStreamTrack>();
@@ -405,7 +407,9 @@ export class CallConnection extends EventTarget {
   join(): void {
     this.closePeer();
     this.socket?.emit("join", {
-      publish: { mic: this.local.mic !== null, camera: this.local.camera !== null },
+      // A source may be published with no track yet (camera off in the lobby): the
+      // page opens the device when the person turns it on.
+      publish: this.publish ?? { mic: this.local.mic !== null, camera: this.local.camera !== null },
       captionsDeclined: this.captionsDeclined,
     });
   }

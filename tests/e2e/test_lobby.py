@@ -154,3 +154,33 @@ async def _frames_above(page: Page, participant: str, frames: int) -> bool:
 async def _sending_mic_is(page: Page, label: str) -> bool:
     sending: dict[str, str] = await page.evaluate("window.peercircle.sending()")
     return sending["mic"] == label
+
+
+async def test_camera_off_in_the_lobby_is_closed_and_can_be_turned_on_in_the_call(
+    server: PeerCircleServer, browser: Browser
+) -> None:
+    session = await server.create_session("Camera later")
+    therapist_link = await server.mint_link(session["id"], "Dr. Rivera", "therapist")
+    therapist = await open_(browser, therapist_link["url"])
+    await therapist.click("#join")
+    link = await server.mint_link(session["id"], "Alex", "patient", admitted=True)
+    alex = await open_(browser, link["url"])
+    await alex.uncheck("#lobby-camera")
+    await alex.click("#join")
+    await alex.locator("#call").wait_for(state="visible", timeout=10_000)
+    await alex.wait_for_timeout(500)
+    assert (await alex.evaluate("window.peercircle.sending()"))["camera"] == ""
+    assert await alex.inner_text("#toggle-camera") == "Start video"
+    await alex.click("#toggle-camera")
+    alex_id = link["participant_id"]
+    await eventually(
+        lambda: _frames_above(therapist, alex_id, 5), 20, "the therapist sees Alex's video"
+    )
+    # Off again: the camera is closed (its light goes off), not only hidden.
+    await alex.click("#toggle-camera")
+    await eventually(lambda: _camera_closed(alex), 5, "Alex's camera is closed when turned off")
+
+
+async def _camera_closed(page: Page) -> bool:
+    live: bool = await page.evaluate("window.peercircle.cameraLive()")
+    return not live
