@@ -155,7 +155,8 @@ npm_hash="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d'
 npm_stamp=node_modules/.peercircle-npm.sha256
 npm_kind=dev
 if [ -n "$npm_flags" ]; then npm_kind=nodev; fi
-read -r stamped_npm stamped_kind <"$npm_stamp" 2>/dev/null || true
+stamped_npm="" stamped_kind=""
+if [ -f "$npm_stamp" ]; then read -r stamped_npm stamped_kind <"$npm_stamp" || true; fi
 if [ "${stamped_npm:-}" != "$npm_hash" ] || { [ "$npm_kind" = dev ] && [ "${stamped_kind:-dev}" != dev ]; }; then
   if [ -f package-lock.json ]; then
     say "npm ci $npm_flags"
