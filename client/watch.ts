@@ -8,15 +8,13 @@ const LOUD = 0.03; // RTP audio level (0..1) above which a remote voice counts
 const OWN_LOUD = 0.12; // our analyser's scaled RMS above which our own voice counts
 const HOLD_MS = 700; // a highlight stays this long after the voice stops: calm, no flicker
 
-/** @type {Map<string, number>} participant -> last time heard */
-const heard = new Map();
-/** @type {{lost: number, received: number} | null} */
-let lastCounts = null;
+// participant -> when last heard (performance.now())
+const heard = new Map<string, number>();
+let lastCounts: { lost: number; received: number } | null = null;
 
 /** Audio levels (0..1) of the tracks this page receives, by MediaStreamTrack id. */
-async function receivedLevels() {
-  /** @type {Map<string, number>} */
-  const levels = new Map();
+async function receivedLevels(): Promise<Map<string, number>> {
+  const levels = new Map<string, number>();
   const pc = state.connection?.pc;
   if (!pc) return levels;
   // The RTP audio-level extension when the SFU forwards it, else the decoder's level.
@@ -34,7 +32,7 @@ async function receivedLevels() {
   return levels;
 }
 
-async function sampleSpeaking() {
+async function sampleSpeaking(): Promise<boolean> {
   const now = performance.now();
   const connection = state.connection;
   if (connection) {
@@ -54,7 +52,7 @@ async function sampleSpeaking() {
   return changed;
 }
 
-async function sampleQuality() {
+async function sampleQuality(): Promise<boolean> {
   const pc = state.connection?.pc;
   if (!pc) return false;
   let lost = 0;
@@ -90,14 +88,11 @@ async function sampleQuality() {
   return changed;
 }
 
-/**
- * Start the measuring loops; `render` runs when what they found changes the page.
- * @param {() => void} render
- */
-export function watchMedia(render) {
+/** Start the measuring loops; `render` runs when what they found changes the page. */
+export function watchMedia(render: () => void): void {
   setInterval(() => {
     if (!$("lobby").hidden) {
-      /** @type {HTMLMeterElement} */ ($("mic-level")).value = devices.source ? micLevel() : 0;
+      ($("mic-level") as HTMLMeterElement).value = devices.source ? micLevel() : 0;
     }
   }, 150);
   let sampling = false;

@@ -4,27 +4,19 @@
 
 import { $, state } from "./state.js";
 
-/** @typedef {{mic: boolean, camera: boolean}} Wanted */
+type Wanted = { mic: boolean; camera: boolean };
 
 export const devices = {
-  /** @type {MediaStream | null} */
-  stream: null,
+  stream: null as MediaStream | null,
   micId: "",
   cameraId: "",
-  /** @type {AudioContext | null} */
-  audio: null,
-  /** @type {AnalyserNode | null} */
-  analyser: null,
-  /** @type {MediaStreamAudioSourceNode | null} */
-  source: null,
+  audio: null as AudioContext | null,
+  analyser: null as AnalyserNode | null,
+  source: null as MediaStreamAudioSourceNode | null,
 };
 
-/**
- * Plain words for a getUserMedia failure: what happened, and what to do.
- * @param {unknown} err
- * @returns {{text: string, help: string, audioOnly: boolean}}
- */
-export function explain(err) {
+/** Plain words for a getUserMedia failure: what happened, and what to do. */
+export function explain(err: unknown): { text: string; help: string; audioOnly: boolean } {
   const name = err instanceof DOMException ? err.name : "";
   if (name === "NotAllowedError" || name === "SecurityError") {
     return {
@@ -57,11 +49,8 @@ export function explain(err) {
   };
 }
 
-/**
- * Open the chosen devices (or the defaults). Returns the stream, or throws.
- * @param {Wanted} wanted
- */
-export async function openDevices(wanted) {
+/** Open the chosen devices (or the defaults). Returns the stream, or throws. */
+export async function openDevices(wanted: Wanted): Promise<MediaStream> {
   if (!wanted.mic && !wanted.camera) return new MediaStream();
   return navigator.mediaDevices.getUserMedia({
     audio: wanted.mic ? (devices.micId ? { deviceId: { exact: devices.micId } } : true) : false,
@@ -92,14 +81,13 @@ export function capturing() {
   return tracks.some((t) => t && t.readyState === "live");
 }
 
-/**
- * Fill a device select, keeping the chosen one.
- * @param {HTMLSelectElement} select
- * @param {MediaDeviceInfo[]} list
- * @param {string} fallback the label when the browser gives none
- * @param {string} chosen
- */
-function fill(select, list, fallback, chosen) {
+/** Fill a device select, keeping the chosen one; `fallback` labels unnamed devices. */
+function fill(
+  select: HTMLSelectElement,
+  list: MediaDeviceInfo[],
+  fallback: string,
+  chosen: string,
+): void {
   select.replaceChildren();
   list.forEach((device, i) => {
     const option = document.createElement("option");
@@ -118,18 +106,15 @@ export async function listDevices() {
   const micId = devices.stream?.getAudioTracks()[0]?.getSettings().deviceId ?? devices.micId;
   const camId = devices.stream?.getVideoTracks()[0]?.getSettings().deviceId ?? devices.cameraId;
   for (const id of ["mic-select", "call-mic-select"]) {
-    fill(/** @type {HTMLSelectElement} */ ($(id)), mics, "Microphone", micId);
+    fill($<HTMLSelectElement>(id), mics, "Microphone", micId);
   }
   for (const id of ["camera-select", "call-camera-select"]) {
-    fill(/** @type {HTMLSelectElement} */ ($(id)), cameras, "Camera", camId);
+    fill($<HTMLSelectElement>(id), cameras, "Camera", camId);
   }
 }
 
-/**
- * Feed the level meter from a mic track (null: stop).
- * @param {MediaStreamTrack | null} track
- */
-export function meterSource(track) {
+/** Feed the level meter from a mic track (null: stop). */
+export function meterSource(track: MediaStreamTrack | null): void {
   devices.source?.disconnect();
   devices.source = null;
   if (!track) return;
@@ -175,12 +160,8 @@ export function playTestSound() {
   }
 }
 
-/**
- * Switch a source to another device during the call (or in the lobby).
- * @param {"mic" | "camera"} source
- * @param {string} deviceId
- */
-export async function switchDevice(source, deviceId) {
+/** Switch a source to another device during the call (or in the lobby). */
+export async function switchDevice(source: "mic" | "camera", deviceId: string): Promise<void> {
   if (source === "mic") devices.micId = deviceId;
   else devices.cameraId = deviceId;
   const connection = state.connection;
@@ -199,11 +180,8 @@ export async function switchDevice(source, deviceId) {
   if (source === "mic") meterSource(track);
 }
 
-/**
- * Make sure the call has a live track for a source (opening the device if needed).
- * @param {"mic" | "camera"} source
- */
-export async function ensureTrack(source) {
+/** Make sure the call has a live track for a source (opening the device if needed). */
+export async function ensureTrack(source: "mic" | "camera"): Promise<void> {
   const connection = state.connection;
   if (!connection) return;
   const current = connection.local[source];

@@ -6,10 +6,15 @@ import { $ } from "./state.js";
 const ASK = "If you need help, contact your therapist or your clinic.";
 const NEW_LINK = "Ask your therapist or clinic for a new link.";
 
-/** @typedef {{title: string, detail: string, help: string, rejoin?: string}} Ending */
+interface Ending {
+  title: string;
+  detail: string;
+  help: string;
+  /** The label of a button that joins again, when that makes sense. */
+  rejoin?: string;
+}
 
-/** @type {Record<string, Ending>} */
-const ENDINGS = {
+const ENDINGS: Record<string, Ending> = {
   "no-link": {
     title: "This page needs your join link",
     detail: "Open the link your therapist sent you (by email or text message) to join your session.",
@@ -55,8 +60,7 @@ const ENDINGS = {
   },
 };
 
-/** @type {Record<string, Ending>} */
-const REFUSALS = {
+const REFUSALS: Record<string, Ending> = {
   token_missing: ENDINGS["no-link"],
   token_invalid: {
     title: "Could not join",
@@ -96,14 +100,12 @@ const REFUSALS = {
 };
 
 /**
- * Show an end page.
- * @param {string} why an ENDINGS key, or "refused:CODE"
- * @param {string} [message] the facilitator's or server's own words
- * @param {string} [by] who did it
+ * Show an end page. `why`: an ENDINGS key, or "refused:CODE"; `message`: the
+ * facilitator's or the server's own words; `by`: who did it.
  */
-export function showEnded(why, message = "", by = "") {
+export function showEnded(why: string, message = "", by = ""): void {
   const refused = why.startsWith("refused:");
-  const ending = refused
+  const ending: Ending = refused
     ? (REFUSALS[why.slice(8)] ?? { title: "Could not join", detail: message, help: ASK })
     : (ENDINGS[why] ?? { title: "You are no longer in the session", detail: why, help: ASK });
   for (const id of ["lobby", "call", "waiting"]) $(id).hidden = true;
