@@ -29,6 +29,8 @@ from .events import (
     ParticipantLeft,
     ParticipantMoved,
     ParticipantWaiting,
+    RoundEnded,
+    RoundStarted,
     SessionEnded,
     ShareAnswered,
     ShareEnded,
@@ -93,6 +95,10 @@ def audit_entry(event: Event) -> AuditEntry | None:
             return AuditEntry("captions-on" if enabled else "captions-off", by.id, None, detail)
         case CaptionConsentChanged(participant_id=pid, declined=declined):
             return AuditEntry("captions-declined" if declined else "captions-accepted", pid, pid)
+        case RoundStarted(room=room, by=by):
+            return AuditEntry("round-start", by.id, None, room)
+        case RoundEnded(room=room, by=by):
+            return AuditEntry("round-end", by.id if by else None, None, room)
         case BreakoutsClosed(reason=reason, by=by):
             return AuditEntry("breakouts-close", by.id if by else None, None, reason)
         case LinkMinted(link=link):

@@ -16,6 +16,7 @@ from .events import (
     BreakoutWarning,
     Event,
     HelpRequested,
+    RoundEnded,
 )
 from .model import MAIN_ROOM, Presence
 from .participant import IN_CALL
@@ -167,6 +168,10 @@ class BreakoutRooms(SessionState):
             raise UserError("the breakout rooms are not open")
         self.breakouts.close()
         events: list[Event] = [BreakoutsClosed(reason, by)]
+        # Rounds inside the rooms end with them.
+        for room in [r for r in self.rounds.by_room if r != MAIN_ROOM]:
+            del self.rounds.by_room[room]
+            events.append(RoundEnded(room, by))
         for person in list(self._participants.values()):
             if person.presence in IN_CALL and (person.room != MAIN_ROOM or person.visiting):
                 events += self._move(person, MAIN_ROOM, by)

@@ -62,6 +62,29 @@ class ParticipantRejoined:
 
 
 @dataclass(frozen=True)
+class RoundStarted:
+    """A go-round started in a room."""
+
+    room: str
+    by: Actor
+
+
+@dataclass(frozen=True)
+class RoundChanged:
+    """The floor moved in a room's go-round (or the round is over)."""
+
+    room: str
+
+
+@dataclass(frozen=True)
+class RoundEnded:
+    """A room's go-round was closed (by a facilitator, or the room closed: by None)."""
+
+    room: str
+    by: Actor | None
+
+
+@dataclass(frozen=True)
 class ParticipantLeft:
     """A participant is gone from the session (reason: left, timeout, removed, ended, denied)."""
 
@@ -312,6 +335,9 @@ class CaptionerLeft:
 
 Event = (
     ParticipantJoined
+    | RoundStarted
+    | RoundChanged
+    | RoundEnded
     | ParticipantRejoined
     | ParticipantWaiting
     | ParticipantAdmitted

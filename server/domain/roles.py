@@ -58,6 +58,9 @@ class Action(StrEnum):
     SEND_CAPTIONS = "send caption text (a captioning service)"
     SEE_SPEAKING_STATS = "see everyone's speaking time and fairness cues"
     SET_SPEAKING_OPTIONS = "let peer leaders see the speaking cues of the room they lead"
+    RUN_ROUNDS = "start, move on and end a go-round in any room"
+    RUN_LED_ROOM_ROUNDS = "run a go-round in the breakout room they lead"
+    TAKE_TURN = "take or pass their turn in a go-round"
 
 
 FACILITATORS = frozenset({Role.THERAPIST, Role.CO_FACILITATOR})
@@ -103,14 +106,17 @@ _MEMBER = frozenset(
         Action.ASK_TO_PRESENT,
         Action.ASK_FOR_HELP,
         Action.CHOOSE_OWN_ROOM,
+        Action.TAKE_TURN,
     }
 )
 
 _ALLOWED: dict[Role, frozenset[Action]] = {
-    Role.THERAPIST: frozenset(Action) - {Action.SEND_CAPTIONS},
-    Role.CO_FACILITATOR: frozenset(Action) - {Action.END_SESSION, Action.SEND_CAPTIONS},
+    # Facilitators run go-rounds rather than take a turn in them.
+    Role.THERAPIST: frozenset(Action) - {Action.SEND_CAPTIONS, Action.TAKE_TURN},
+    Role.CO_FACILITATOR: frozenset(Action)
+    - {Action.END_SESSION, Action.SEND_CAPTIONS, Action.TAKE_TURN},
     # A peer leader moderates only the breakout room they lead.
-    Role.PEER_LEADER: _MEMBER | {Action.MODERATE_LED_ROOM},
+    Role.PEER_LEADER: _MEMBER | {Action.MODERATE_LED_ROOM, Action.RUN_LED_ROOM_ROUNDS},
     Role.PATIENT: _MEMBER,
     # An observer watches and listens; everyone is told one is present.
     Role.OBSERVER: frozenset({Action.JOIN}),

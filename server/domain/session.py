@@ -28,10 +28,12 @@ from .events import (
     TrackPublished,
     UnmuteRequested,
 )
+from .goround import RoundBook
 from .links import JoinLinks
 from .model import LinkView, Presence, Source, TrackView
 from .participant import Participant
 from .roles import FACILITATORS, Action, Role, may, require
+from .rounds import GoRounds
 from .sharing import ScreenSharing
 from .speaking_options import SpeakingOptions
 
@@ -41,7 +43,7 @@ MEDIA_STATES = ("live", "off")
 CHAT_TARGETS = ("room", "facilitators")
 
 
-class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions, JoinLinks):
+class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions, JoinLinks, GoRounds):
     """One group session: arriving and leaving, the waiting room, moderation, chat and
     tracks here; screen sharing, breakout rooms, links and captioner services in their
     own modules."""
@@ -328,6 +330,7 @@ class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions, JoinLin
             "participants": [p.to_record() for p in self._participants.values()],
             "links": [link.to_record() for link in self._links.values()],
             "revoked": dict(self._revoked),
+            "rounds": self.rounds.to_record(),
         }
 
     @classmethod
@@ -356,6 +359,7 @@ class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions, JoinLin
             link = LinkView.from_record(raw)
             session._links[link.link_id] = link
         session._revoked = {str(k): float(v) for k, v in record.get("revoked", {}).items()}
+        session.rounds = RoundBook.from_record(record.get("rounds", []))
         return session
 
 

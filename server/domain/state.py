@@ -22,6 +22,7 @@ from .events import (
     ShareEnded,
     TrackUnpublished,
 )
+from .goround import RoundBook
 from .model import CaptionerView, LinkView, ParticipantView, Presence, Source, TrackView
 from .participant import IN_CALL, Participant
 from .roles import FACILITATORS, Action, may, require
@@ -54,6 +55,8 @@ class SessionState:
     _presenting_since: dict[str, float] = field(default_factory=dict)
     _presented_s: dict[str, float] = field(default_factory=dict)
     breakouts: Breakouts = field(default_factory=Breakouts)
+    # Go-rounds, one per room at most (commands in `rounds.py`).
+    rounds: RoundBook = field(default_factory=RoundBook)
     captions_on: bool = False
     transcript_on: bool = False
     _caption_declined: set[str] = field(default_factory=set)

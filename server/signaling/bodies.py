@@ -75,6 +75,43 @@ def share_requests(session: Session) -> dict[str, Any]:
     return {"pending": pending}
 
 
+def go_round(session: Session, room: str, console: bool = False) -> dict[str, Any]:
+    """The protocol's `round` body (everyone in the room) or, with `console`, the
+    `round-console` body (facilitators: exact states and how long each held the floor).
+    In `round`, a pass reads as a finished turn: passing is nobody's business."""
+    go = session.round_in(room)
+    if go is None:
+        return {"room": room, "active": False}
+    names = {p.id: p.name for p in session.participants()}
+    turns = []
+    for turn in go.turns:
+        entry: dict[str, Any] = {"participant": turn.participant_id}
+        entry["name"] = names.get(turn.participant_id, "")
+        if console:
+            entry |= {"state": turn.state, "heldS": round(turn.held_s, 1), "passes": turn.passes}
+        else:
+            entry["state"] = {"passed": "done", "gone": "done"}.get(turn.state, turn.state)
+        turns.append(entry)
+    speaking = go.turns[go.current] if go.current is not None else None
+    ends_at = None
+    if speaking is not None and speaking.started_at is not None and go.per_person_s:
+        ends_at = round(speaking.started_at + go.per_person_s, 3)
+    body: dict[str, Any] = {
+        "room": room,
+        "active": True,
+        "over": go.current is None,
+        "speaker": go.speaker,
+        "turns": turns,
+        "perPersonS": go.per_person_s,
+        "turnEndsAt": ends_at,
+        "othersMuted": go.others_muted,
+        "serverTime": round(time.time(), 3),
+    }
+    if console:
+        body["startedBy"] = go.started_by
+    return body
+
+
 def welcome(session: Session, grant: JoinGrant, ice_servers: Sequence[IceServer]) -> dict[str, Any]:
     """The protocol's `welcome` body for the person `grant` names."""
     body: dict[str, Any] = {
@@ -95,6 +132,7 @@ def welcome(session: Session, grant: JoinGrant, ice_servers: Sequence[IceServer]
         "mayShare": session.may_share(grant.participant_id),
         "captionsDeclined": session.declined_captions(grant.participant_id),
         "breakouts": breakouts(session),
+        "rounds": [go_round(session, room) for room in session.rounds.by_room],
         # What this person may do, as the Action names of server/domain/roles.py: the
         # page shows controls from this, never from role names.
         "permissions": sorted(action.value for action in Action if may(grant.role, action)),

@@ -8,6 +8,7 @@ from typing import Any
 from ..domain.assignment import ASSIGN_MODES
 from ..domain.breakouts import MAX_BROADCAST, MAX_ROOM_NAME, MAX_ROOMS
 from ..domain.errors import ProtocolError
+from ..domain.goround import ROUND_ORDERS
 from .inbound import expect_object, expect_participant, expect_text
 
 MAX_ROOM_ID_LENGTH = 16
@@ -128,3 +129,34 @@ def parse_broadcast(payload: Any) -> str:
     if not isinstance(text, str) or not 1 <= len(text.strip()) <= MAX_BROADCAST:
         raise ProtocolError(f"text: must be 1-{MAX_BROADCAST} characters")
     return expect_text(text, "text", MAX_BROADCAST, multiline=True)
+
+
+@dataclass(frozen=True)
+class RoundStart:
+    """`round-start`: in which room (None: the sender's), in which order, how long a
+    turn may be (None: no countdown), and whether others are muted."""
+
+    room: str | None
+    order: str
+    per_person_s: float | None
+    others_muted: bool
+
+
+def parse_round_start(payload: Any) -> RoundStart:
+    """Parse `round-start`: {"room"?, "order"?, "perPersonS"?, "othersMuted"?}."""
+    body = expect_object(payload, {"room", "order", "perPersonS", "othersMuted"})
+    room = body.get("room")
+    order = body.get("order", "listed")
+    if order not in ROUND_ORDERS:
+        raise ProtocolError(f"order: must be one of {', '.join(ROUND_ORDERS)}")
+    muted = body.get("othersMuted", False)
+    if not isinstance(muted, bool):
+        raise ProtocolError("othersMuted: must be true or false")
+    seconds = _seconds(body.get("perPersonS"), "perPersonS")
+    return RoundStart(None if room is None else room_id(room), str(order), seconds, muted)
+
+
+def parse_optional_room(payload: Any) -> str | None:
+    """Parse `round-next` / `round-end`: {"room"?: id} (None: the sender's room)."""
+    room = expect_object(payload, {"room"}).get("room")
+    return None if room is None else room_id(room)

@@ -41,6 +41,7 @@ from .connections import (
     facilitator_room,
     room_channel,
 )
+from .goround import RoundHandlers
 from .guard import LogBudget
 from .inbound import (
     PROTOCOL_VERSION,
@@ -78,6 +79,7 @@ class Signaling(
     BreakoutHandlers,
     SpeakingHandlers,
     LinkHandlers,
+    RoundHandlers,
 ):
     """The socket.io side of PeerCircle (breakout-room handlers in `signaling_rooms`)."""
 
@@ -425,6 +427,10 @@ _HANDLERS: dict[str, Handler] = {
     "hands-by-talk": Signaling.hands_by_talk,
     "speaking-options": Signaling.speaking_options,
     "revoke-link": Signaling.revoke_link,
+    "round-start": Signaling.round_start,
+    "round-next": Signaling.round_next,
+    "round-pass": Signaling.round_pass,
+    "round-end": Signaling.round_end,
 }
 
 # Every event a client may send (the socket guard refuses all others): exactly the

@@ -36,6 +36,9 @@ from ..domain.events import (
     ParticipantRejoined,
     ParticipantUpdated,
     ParticipantWaiting,
+    RoundChanged,
+    RoundEnded,
+    RoundStarted,
     SessionEnded,
     ShareAnswered,
     ShareEnded,
@@ -51,6 +54,7 @@ from .bodies import (
     breakout_console,
     breakouts,
     captioners,
+    go_round,
     session_settings,
     share_requests,
     waiting_room,
@@ -75,6 +79,7 @@ class Presenter:
         """Emit what `events` mean, in order."""
         room, staff = call_room(session.id), facilitator_room(session.id)
         waiting_changed = False
+        rounds_changed: list[str] = []
         breakouts_changed = False
         for event in events:
             match event:
@@ -167,6 +172,8 @@ class Presenter:
                     if by is not None:
                         moved["by"] = by.name
                     await self._to(p.id, "moved", moved)
+                case RoundStarted(room=r) | RoundChanged(room=r) | RoundEnded(room=r):
+                    rounds_changed.append(r)
                 case BreakoutsChanged():
                     breakouts_changed = True
                 case BreakoutsOpened():
@@ -212,6 +219,9 @@ class Presenter:
                         for e in events
                     ):
                         await self._close_sockets(pid, "revoked", by.name if by else None)
+        for r in dict.fromkeys(rounds_changed):
+            await self._emit("round", go_round(session, r), room_channel(session.id, r))
+            await self._emit("round-console", go_round(session, r, console=True), staff)
         if waiting_changed:
             await self._emit("waiting-room", waiting_room(session), staff)
         if breakouts_changed:

@@ -76,6 +76,10 @@ CLIENT: tuple[EventSpec, ...] = (
     EventSpec("hands-by-talk", "facilitators", "the raised hands ordered by least talk"),
     EventSpec("speaking-options", "facilitators", "let peer leaders see their room's cues"),
     EventSpec("revoke-link", "facilitators", "revoke a link, used or not"),
+    EventSpec("round-start", "facilitators, a room's peer leader", "start a go-round"),
+    EventSpec("round-next", "the round's runner, or the speaker", "the floor moves on"),
+    EventSpec("round-pass", "whoever holds the floor", "pass, without a reason"),
+    EventSpec("round-end", "facilitators, a room's peer leader", "close the go-round"),
 )
 
 SERVER: tuple[EventSpec, ...] = (
@@ -121,6 +125,8 @@ SERVER: tuple[EventSpec, ...] = (
     EventSpec("caption-consent", "the person", "your caption choice"),
     EventSpec("caption-audio", "captioner services", "an utterance to caption", False),
     EventSpec("captioners", "facilitators", "the captioner services connected"),
+    EventSpec("round", "everyone in the room", "the room's go-round: whose turn"),
+    EventSpec("round-console", "facilitators", "a go-round with passes and turn lengths"),
     EventSpec("media-quality", "the person", "others' video paused on your link, or back"),
 )
 

@@ -66,6 +66,9 @@ MODERATION_EVENTS = (
     "cue-dismiss",
     "hands-by-talk",
     "speaking-options",
+    "round-start",
+    "round-next",
+    "round-end",
 )
 LIMITS: dict[str, tuple[float, float]] = {
     # A join opens a peer connection: a few at once (a client rejoins after a media
@@ -86,6 +89,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "caption-text": (40, 20.0),
     "caption-consent": (5, 0.5),
     "share-stop": (5, 0.5),
+    "round-pass": (3, 0.2),
 } | dict.fromkeys(MODERATION_EVENTS, MODERATION_LIMIT)
 
 # Per link (participant id), across all its sockets: connection attempts and knocks

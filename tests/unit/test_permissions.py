@@ -78,6 +78,8 @@ SETUP: dict[Action, Callable[[Session], object]] = {
     Action.ASK_FOR_HELP: lambda s: rooms_open(s, ACTOR),
     Action.CHOOSE_OWN_ROOM: lambda s: rooms_open(s, self_choice=True),
     Action.MODERATE_LED_ROOM: actor_leads_room_one,
+    Action.RUN_LED_ROOM_ROUNDS: actor_leads_room_one,
+    Action.TAKE_TURN: lambda s: s.start_round(THERAPIST, "main", "listed", None, False, NOW),
 }
 # Actions the session enforces, each as the actor trying it.
 ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
@@ -113,6 +115,12 @@ ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
     Action.MANAGE_CAPTIONS: lambda s, role: s.set_captions(ACTOR, True, False),
     Action.SEE_SPEAKING_STATS: lambda s, role: s.check_may_see_speaking(ACTOR),
     Action.SET_SPEAKING_OPTIONS: lambda s, role: s.set_speaking_options(ACTOR, True),
+    Action.RUN_ROUNDS: lambda s, role: s.start_round(ACTOR, "main", "listed", None, False, NOW),
+    Action.RUN_LED_ROOM_ROUNDS: lambda s, role: s.start_round(
+        ACTOR, "r1", "listed", None, False, NOW
+    ),
+    # The actor arrived first, so the round starts with their turn (if they take one).
+    Action.TAKE_TURN: lambda s, role: s.pass_turn(ACTOR, NOW),
 }
 # Seeing things is enforced where events are presented (tests/integration).
 PRESENTATION_ONLY = {Action.SEE_WAITING_ROOM, Action.SEE_HANDS, Action.SEE_BREAK_SIGNALS}
