@@ -147,6 +147,32 @@ export interface Caption {
   final: boolean;
   replaces: string[];
 }
+/** One turn of a go-round; `round-console` adds the exact states, `heldS`, `passes`. */
+export interface RoundTurn {
+  participant: string;
+  name: string;
+  state: "waiting" | "speaking" | "done" | "passed" | "gone";
+  heldS?: number;
+  passes?: number;
+}
+/**
+ * `round` (everyone in the room) and `round-console` (facilitators), docs/PROTOCOL.md.
+ * Add both to ServerEvents when client/protocol.json defines them.
+ */
+export type RoundBody =
+  | {
+      room: string;
+      active: true;
+      over: boolean;
+      speaker: string | null;
+      turns: RoundTurn[];
+      perPersonS: number | null;
+      turnEndsAt: number | null;
+      othersMuted: boolean;
+      serverTime: number;
+      startedBy?: string;
+    }
+  | { room: string; active: false };
 type By = { by: string };
 
 /** Every event the server sends a browser, with its body (docs/PROTOCOL.md). */
