@@ -217,7 +217,7 @@ function joinCall() {
     stopAll();
     $("waiting").hidden = false;
     $("call").hidden = true;
-    $("waiting-title").textContent = body.session.title;
+    $("waiting-title").textContent = `Session: ${body.session.title}`;
   });
   on(conn, "welcome", (body) => {
     sessionStorage.setItem(JOINED_KEY, "1");

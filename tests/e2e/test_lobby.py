@@ -107,7 +107,7 @@ async def test_a_denied_camera_gets_plain_guidance_and_one_can_still_join(
 
 
 async def test_the_waiting_room_stops_the_devices_and_admission_restarts_them(
-    server: PeerCircleServer, browser: Browser
+    server: PeerCircleServer, browser: Browser, tmp_path: Path
 ) -> None:
     session = await server.create_session("Waiting group", waiting_room=True)
     therapist_link = await server.mint_link(session["id"], "Dr. Rivera", "therapist")
@@ -120,6 +120,7 @@ async def test_the_waiting_room_stops_the_devices_and_admission_restarts_them(
     await alex.click("#join")
     await alex.locator("#waiting").wait_for(state="visible", timeout=10_000)
     await eventually(lambda: _not(capturing(alex)), 5, "nothing captures in the waiting room")
+    await alex.screenshot(path=str(shots_dir(tmp_path) / "waiting.png"))
     alex_id = link["participant_id"]
     await therapist.click(f'#waiting-list li[data-participant="{alex_id}"] [data-action="admit"]')
     await alex.locator("#call").wait_for(state="visible", timeout=10_000)

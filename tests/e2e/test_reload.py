@@ -5,11 +5,14 @@ offer what makes sense next."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.async_api import Page
 
 from tests.e2e.conftest import OpenPage
 from tests.e2e.test_group_call import eventually, join
+from tests.e2e.test_layout import shots_dir
 from tests.support.server import StartServer
 
 pytestmark = pytest.mark.e2e
@@ -94,7 +97,7 @@ async def test_reload_back_forward_and_the_same_link_rejoin_the_same_person(
 
 
 async def test_end_pages_say_what_happened_and_what_next(
-    start_server: StartServer, open_page: OpenPage
+    start_server: StartServer, open_page: OpenPage, tmp_path: Path
 ) -> None:
     server = await start_server()
     session = await server.create_session("Ending group", waiting_room=True)
@@ -114,6 +117,7 @@ async def test_end_pages_say_what_happened_and_what_next(
         await sam.locator("#ended-message").inner_text()
     )
     assert "contact" in (await sam.locator("#ended-help").inner_text()).lower()
+    await sam.screenshot(path=str(shots_dir(tmp_path) / "ended-denied.png"))
     assert await sam.locator("#rejoin").is_hidden()
 
     # No token at all.
