@@ -157,7 +157,6 @@ export interface RoundTurn {
 }
 /**
  * `round` (everyone in the room) and `round-console` (facilitators), docs/PROTOCOL.md.
- * Add both to ServerEvents when client/protocol.json defines them.
  */
 export type RoundBody =
   | {
@@ -219,6 +218,8 @@ export interface ServerEvents {
   "caption-consent": { declined: boolean };
   captioners: { captioners: Captioner[] };
   "media-quality": { video: "paused" | "flowing" };
+  round: RoundBody;
+  "round-console": RoundBody;
 }
 
 /** Events the connection itself raises (not from the server). */
