@@ -6,12 +6,14 @@ import { $, button, may, state } from "./state.js";
 import { renderLists } from "./ui/lists.js";
 
 /**
- * Show a short notice at the top of the call, optionally with an action.
- * @param {string} text
- * @param {{label: string, run: () => void}} [action]
- * @param {string} [kind] data-kind, for tests
+ * Show a short notice at the top of the call, optionally with an action; `kind`
+ * becomes data-kind, for tests.
  */
-export function notify(text, action, kind = "info") {
+export function notify(
+  text: string,
+  action?: { label: string; run: () => void },
+  kind = "info",
+): void {
   const notice = document.createElement("div");
   notice.className = "notice";
   notice.dataset.kind = kind;
@@ -39,9 +41,9 @@ function renderConsole() {
   $("lock-toggle").parentElement?.toggleAttribute("hidden", !may(ACTIONS.lock));
   $("chat-toggle").parentElement?.toggleAttribute("hidden", !may(ACTIONS.setChat));
   $("mute-all").hidden = !may(ACTIONS.muteAll);
-  /** @type {HTMLInputElement} */ ($("lock-toggle")).checked = state.locked;
-  /** @type {HTMLInputElement} */ ($("chat-toggle")).checked = state.chatEnabled;
-  /** @type {HTMLSelectElement} */ ($("share-policy")).value = state.sharePolicy;
+  $<HTMLInputElement>("lock-toggle").checked = state.locked;
+  $<HTMLInputElement>("chat-toggle").checked = state.chatEnabled;
+  $<HTMLSelectElement>("share-policy").value = state.sharePolicy;
   $("locked-badge").hidden = !state.locked;
   $("waiting-count").textContent = state.waiting.length ? `(${state.waiting.length})` : "";
 }
@@ -50,8 +52,8 @@ function renderToolbar() {
   const observers = [...state.participants.values()].some((p) => p.role === "observer");
   $("observer-banner").hidden = !observers;
   const canWrite = (state.chatEnabled && may(ACTIONS.chat)) || may(ACTIONS.setChat);
-  const to = /** @type {HTMLSelectElement} */ ($("chat-to"));
-  const everyone = /** @type {HTMLOptionElement} */ (to.options[0]);
+  const to = $<HTMLSelectElement>("chat-to");
+  const everyone = (to.options[0] as HTMLOptionElement);
   everyone.disabled = !canWrite;
   if (!canWrite) to.value = "facilitators";
   $("chat-form").hidden = !may(ACTIONS.chat) && !may(ACTIONS.chatFacilitators);
@@ -79,14 +81,14 @@ export function renderPanel() {
 /** Wire the panel's own controls once. */
 export function setUpPanel() {
   $("lock-toggle").addEventListener("change", (e) => {
-    state.connection?.lock(/** @type {HTMLInputElement} */ (e.target).checked);
+    state.connection?.lock((e.target as HTMLInputElement).checked);
   });
   $("chat-toggle").addEventListener("change", (e) => {
-    state.connection?.setChat(/** @type {HTMLInputElement} */ (e.target).checked);
+    state.connection?.setChat((e.target as HTMLInputElement).checked);
   });
   $("mute-all").addEventListener("click", () => state.connection?.muteAll());
   $("share-policy").addEventListener("change", (e) => {
-    const value = /** @type {HTMLSelectElement} */ (e.target).value;
+    const value = (e.target as HTMLSelectElement).value;
     state.connection?.setSharePolicy(value === "wait" ? "wait" : "replace");
   });
   $("end-session").addEventListener("click", () => {
@@ -124,10 +126,8 @@ export function setUpPanel() {
   });
   $("chat-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    const input = /** @type {HTMLInputElement} */ ($("chat-text"));
-    const to = /** @type {"room" | "facilitators"} */ (
-      /** @type {HTMLSelectElement} */ ($("chat-to")).value
-    );
+    const input = $<HTMLInputElement>("chat-text");
+    const to = $<HTMLSelectElement>("chat-to").value as "room" | "facilitators";
     if (input.value.trim()) {
       state.connection?.chat(to, input.value.trim());
       input.value = "";

@@ -5,17 +5,15 @@
 
 import { h, render } from "preact";
 import { notify } from "./panel.js";
-import { ACTIONS } from "./protocol.js";
+import { ACTIONS, type Caption, type On } from "./protocol.js";
 import { $, may, state } from "./state.js";
 
-/** @typedef {import("./protocol.js").Caption} Caption */
 
 const SHOWN_LINES = 3;
 const LINGER_MS = 8000;
 
 /** Captions on screen, oldest first, by utterance id. */
-/** @type {Map<string, Caption & {at: number}>} */
-const lines = new Map();
+const lines = new Map<string, Caption & { at: number }>();
 
 const prefs = {
   show: localStorage.getItem("pc.captions.show") !== "off",
@@ -26,22 +24,19 @@ export const captionState = {
   sessionOn: false,
   transcript: false,
   declined: false,
-  /** @type {string} */
   engineState: "",
 };
 
 /** Every caption this page received (for tests and troubleshooting; ids, no audio). */
-/** @type {Caption[]} */
-export const captionLog = [];
+export const captionLog: Caption[] = [];
 
-/** @param {Caption} caption */
-function take(caption) {
+function take(caption: Caption): void {
   captionLog.push(caption);
   if (captionLog.length > 200) captionLog.shift();
   for (const id of caption.replaces ?? []) lines.delete(id);
   lines.delete(caption.utterance); // re-insert at the end: newest last
   lines.set(caption.utterance, { ...caption, at: Date.now() });
-  while (lines.size > SHOWN_LINES) lines.delete(/** @type {string} */ (lines.keys().next().value));
+  while (lines.size > SHOWN_LINES) lines.delete((lines.keys().next().value as string));
   renderCaptions();
 }
 
@@ -72,20 +67,19 @@ export function renderCaptions() {
   $("captions-controls").hidden = !may(ACTIONS.publishMic) && !captionState.sessionOn;
   $("captions-show").parentElement?.toggleAttribute("hidden", !captionState.sessionOn);
   $("captions-size").parentElement?.toggleAttribute("hidden", !captionState.sessionOn);
-  /** @type {HTMLInputElement} */ ($("captions-show")).checked = prefs.show;
-  /** @type {HTMLSelectElement} */ ($("captions-size")).value = prefs.size;
-  const consent = /** @type {HTMLInputElement} */ ($("captions-mine"));
+  $<HTMLInputElement>("captions-show").checked = prefs.show;
+  $<HTMLSelectElement>("captions-size").value = prefs.size;
+  const consent = $<HTMLInputElement>("captions-mine");
   consent.checked = !captionState.declined;
   consent.parentElement?.toggleAttribute("hidden", !may(ACTIONS.publishMic));
   const facilitator = may(ACTIONS.manageCaptions);
   $("captions-console").hidden = !facilitator;
-  /** @type {HTMLInputElement} */ ($("captions-session")).checked = captionState.sessionOn;
-  /** @type {HTMLInputElement} */ ($("captions-transcript")).checked = captionState.transcript;
-  /** @type {HTMLInputElement} */ ($("captions-transcript")).disabled = !captionState.sessionOn;
+  $<HTMLInputElement>("captions-session").checked = captionState.sessionOn;
+  $<HTMLInputElement>("captions-transcript").checked = captionState.transcript;
+  $<HTMLInputElement>("captions-transcript").disabled = !captionState.sessionOn;
 }
 
-/** @param {{captions?: boolean, transcript?: boolean}} settings */
-export function takeCaptionSettings(settings) {
+export function takeCaptionSettings(settings: { captions?: boolean; transcript?: boolean }): void {
   const wasOn = captionState.sessionOn;
   captionState.sessionOn = Boolean(settings.captions);
   captionState.transcript = Boolean(settings.transcript);
@@ -101,11 +95,8 @@ export function takeCaptionSettings(settings) {
   }
 }
 
-/**
- * Wire the caption controls once.
- * @param {import("./protocol.js").On} on
- */
-export function setUpCaptions(on) {
+/** Wire the caption controls once. */
+export function setUpCaptions(on: On): void {
   on("caption", take);
   on("caption-consent", (body) => {
     captionState.declined = body.declined;
@@ -119,24 +110,24 @@ export function setUpCaptions(on) {
     }
   });
   $("captions-show").addEventListener("change", (e) => {
-    prefs.show = /** @type {HTMLInputElement} */ (e.target).checked;
+    prefs.show = (e.target as HTMLInputElement).checked;
     localStorage.setItem("pc.captions.show", prefs.show ? "on" : "off");
     renderCaptions();
   });
   $("captions-size").addEventListener("change", (e) => {
-    prefs.size = /** @type {HTMLSelectElement} */ (e.target).value;
+    prefs.size = (e.target as HTMLSelectElement).value;
     localStorage.setItem("pc.captions.size", prefs.size);
     renderCaptions();
   });
   $("captions-mine").addEventListener("change", (e) => {
-    const captioned = /** @type {HTMLInputElement} */ (e.target).checked;
+    const captioned = (e.target as HTMLInputElement).checked;
     captionState.declined = !captioned;
     state.connection?.send("caption-consent", { declined: !captioned });
   });
   for (const id of ["captions-session", "captions-transcript"]) {
     $(id).addEventListener("change", () => {
-      const enabled = /** @type {HTMLInputElement} */ ($("captions-session")).checked;
-      const transcript = /** @type {HTMLInputElement} */ ($("captions-transcript")).checked;
+      const enabled = $<HTMLInputElement>("captions-session").checked;
+      const transcript = $<HTMLInputElement>("captions-transcript").checked;
       // Shown at once; `session-settings` confirms (or corrects) it.
       captionState.sessionOn = enabled;
       captionState.transcript = enabled && transcript;

@@ -3,11 +3,10 @@
 // countdown, help button and self-chosen room.
 
 import { notify } from "./panel.js";
-import { ACTIONS } from "./protocol.js";
+import { ACTIONS, type Breakouts, type On } from "./protocol.js";
 import { $, may, myRoom, roomName, state } from "./state.js";
 import { renderRoomList } from "./ui/roomlist.js";
 
-/** @typedef {import("./protocol.js").Participant} Participant */
 
 /** Seconds left on the breakout timer, or null. */
 function secondsLeft() {
@@ -16,14 +15,13 @@ function secondsLeft() {
   return Math.max(0, Math.round(endsAt - (Date.now() / 1000 + state.clockSkew)));
 }
 
-/** @param {number} s */
-function clock(s) {
+function clock(s: number): string {
   const m = Math.floor(s / 60);
   return `${m}:${String(s % 60).padStart(2, "0")}`;
 }
 
 /** Keep a multi-select listing the people an assignment spreads (selection kept). */
-function fillPeople(/** @type {HTMLSelectElement} */ select) {
+function fillPeople(select: HTMLSelectElement): void {
   const people = [...state.participants.values()].filter(
     (p) => p.role === "patient" || p.role === "peer-leader",
   );
@@ -42,8 +40,8 @@ function fillPeople(/** @type {HTMLSelectElement} */ select) {
 }
 
 /** The selected ids of a multi-select, as a group (none if fewer than two). */
-function group(/** @type {string} */ id) {
-  const ids = Array.from(/** @type {HTMLSelectElement} */ ($(id)).selectedOptions, (o) => o.value);
+function group(id: string): string[][] {
+  const ids = Array.from($<HTMLSelectElement>(id).selectedOptions, (o) => o.value);
   return ids.length >= 2 ? [ids] : [];
 }
 
@@ -54,10 +52,10 @@ function renderRoomConsole() {
   const { open, rooms } = state.breakouts;
   $("rooms-setup").hidden = open;
   $("rooms-running").hidden = !open;
-  /** @type {HTMLButtonElement} */ ($("rooms-open")).disabled = rooms.length === 0;
-  /** @type {HTMLButtonElement} */ ($("rooms-assign")).disabled = rooms.length === 0;
-  /** @type {HTMLInputElement} */ ($("rooms-self-choice")).checked = state.breakouts.selfChoice;
-  for (const id of ["rooms-together", "rooms-apart"]) fillPeople(/** @type {HTMLSelectElement} */ ($(id)));
+  $<HTMLButtonElement>("rooms-open").disabled = rooms.length === 0;
+  $<HTMLButtonElement>("rooms-assign").disabled = rooms.length === 0;
+  $<HTMLInputElement>("rooms-self-choice").checked = state.breakouts.selfChoice;
+  for (const id of ["rooms-together", "rooms-apart"]) fillPeople($<HTMLSelectElement>(id));
   renderRoomList();
 }
 
@@ -72,7 +70,7 @@ function renderRoomBadge() {
   timer.hidden = left === null;
   timer.textContent = left === null ? "" : `${clock(left)} left`;
   $("ask-help").hidden = room === "main" || !may(ACTIONS.askForHelp);
-  const choose = /** @type {HTMLSelectElement} */ ($("choose-room"));
+  const choose = $<HTMLSelectElement>("choose-room");
   const mayChoose =
     state.breakouts.open && state.breakouts.selfChoice && may(ACTIONS.chooseOwnRoom);
   choose.hidden = !mayChoose;
@@ -93,17 +91,13 @@ export function renderRooms() {
   renderRoomBadge();
 }
 
-/** @param {import("./protocol.js").Breakouts} body */
-export function takeBreakouts(body) {
+export function takeBreakouts(body: Breakouts): void {
   state.breakouts = body;
   state.clockSkew = body.serverTime - Date.now() / 1000;
 }
 
-/**
- * Wire the room controls once; `on(name, handler)` subscribes to protocol events.
- * @param {import("./protocol.js").On} on
- */
-export function setUpRooms(on) {
+/** Wire the room controls once; `on(name, handler)` subscribes to protocol events. */
+export function setUpRooms(on: On): void {
   on("breakouts", takeBreakouts);
   on("breakout-console", (body) => (state.breakoutConsole = body));
   on("moved", (body) => {
@@ -133,15 +127,15 @@ export function setUpRooms(on) {
     ),
   );
   $("rooms-create").addEventListener("click", () => {
-    const raw = /** @type {HTMLInputElement} */ ($("rooms-names")).value;
-    const count = Number(/** @type {HTMLInputElement} */ ($("rooms-count")).value) || 2;
+    const raw = $<HTMLInputElement>("rooms-names").value;
+    const count = Number($<HTMLInputElement>("rooms-count").value) || 2;
     const names = raw.trim()
       ? raw.split(",").map((n) => n.trim()).filter(Boolean)
       : Array.from({ length: count }, (_, i) => `Room ${i + 1}`);
     state.connection?.createRooms(names);
   });
   $("rooms-assign").addEventListener("click", () => {
-    const mode = /** @type {HTMLSelectElement} */ ($("rooms-mode")).value;
+    const mode = $<HTMLSelectElement>("rooms-mode").value;
     state.connection?.assignRooms(
       mode === "balanced" ? "balanced" : "random",
       group("rooms-together"),
@@ -149,16 +143,16 @@ export function setUpRooms(on) {
     );
   });
   $("rooms-open").addEventListener("click", () => {
-    const minutes = Number(/** @type {HTMLInputElement} */ ($("rooms-minutes")).value);
+    const minutes = Number($<HTMLInputElement>("rooms-minutes").value);
     state.connection?.openRooms(minutes > 0 ? Math.round(minutes * 60) : null);
   });
   $("rooms-self-choice").addEventListener("change", (e) => {
-    state.connection?.setSelfChoice(/** @type {HTMLInputElement} */ (e.target).checked);
+    state.connection?.setSelfChoice((e.target as HTMLInputElement).checked);
   });
-  for (const [id, delta] of /** @type {const} */ ([
+  for (const [id, delta] of ([
     ["rooms-extend", 300],
     ["rooms-shorten", -300],
-  ])) {
+  ] as const)) {
     $(id).addEventListener("click", () => {
       const left = secondsLeft() ?? 0;
       state.connection?.setRoomTimer(Math.max(10, left + delta));
@@ -167,7 +161,7 @@ export function setUpRooms(on) {
   $("rooms-close").addEventListener("click", () => state.connection?.closeRooms());
   $("rooms-broadcast").addEventListener("submit", (e) => {
     e.preventDefault();
-    const input = /** @type {HTMLInputElement} */ ($("rooms-broadcast-text"));
+    const input = $<HTMLInputElement>("rooms-broadcast-text");
     if (input.value.trim()) state.connection?.broadcast(input.value.trim());
     input.value = "";
   });
@@ -176,7 +170,7 @@ export function setUpRooms(on) {
     notify("The facilitators know you would like help in this room.", undefined, "help-sent");
   });
   $("choose-room").addEventListener("change", (e) => {
-    state.connection?.chooseRoom(/** @type {HTMLSelectElement} */ (e.target).value);
+    state.connection?.chooseRoom((e.target as HTMLSelectElement).value);
   });
   // The countdown ticks on its own between server updates.
   setInterval(renderRoomBadge, 1000);
