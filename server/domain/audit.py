@@ -31,10 +31,12 @@ from .events import (
     ParticipantWaiting,
     RoundEnded,
     RoundStarted,
+    SegmentStarted,
     SessionEnded,
     ShareAnswered,
     ShareEnded,
     SharePolicyChanged,
+    SpotlightChanged,
     UnmuteRequested,
 )
 
@@ -95,6 +97,10 @@ def audit_entry(event: Event) -> AuditEntry | None:
             return AuditEntry("captions-on" if enabled else "captions-off", by.id, None, detail)
         case CaptionConsentChanged(participant_id=pid, declined=declined):
             return AuditEntry("captions-declined" if declined else "captions-accepted", pid, pid)
+        case SegmentStarted(index=index, by=by):
+            return AuditEntry("segment-start", by.id, None, str(index))
+        case SpotlightChanged(participant_id=pid, by=by):
+            return AuditEntry("spotlight", by.id, pid)
         case RoundStarted(room=room, by=by):
             return AuditEntry("round-start", by.id, None, room)
         case RoundEnded(room=room, by=by):

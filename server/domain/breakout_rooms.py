@@ -9,6 +9,7 @@ from .assignment import AssignmentRequest, plan_assignment
 from .breakouts import MAX_BROADCAST, WARNING_S, HelpRequest
 from .errors import NotPermitted, UserError
 from .events import (
+    Actor,
     BreakoutBroadcast,
     BreakoutsChanged,
     BreakoutsClosed,
@@ -19,7 +20,7 @@ from .events import (
     RoundEnded,
 )
 from .model import MAIN_ROOM, Presence
-from .participant import IN_CALL
+from .participant import IN_CALL, Participant
 from .roles import FACILITATORS, Action, Role
 from .state import SessionState
 
@@ -92,7 +93,11 @@ class BreakoutRooms(SessionState):
 
     def open_breakouts(self, actor_id: str, duration_s: float | None, now: float) -> list[Event]:
         """Open the rooms: everyone planned goes to their room; the timer starts."""
-        actor = self._actor(actor_id, Action.MANAGE_BREAKOUTS)
+        return self._open_rooms(self._actor(actor_id, Action.MANAGE_BREAKOUTS), duration_s, now)
+
+    def _open_rooms(self, actor: Participant, duration_s: float | None, now: float) -> list[Event]:
+        """Open the rooms on `actor`'s authority (checked by the caller: a facilitator,
+        or the plan's breakouts segment)."""
         if self.breakouts.open:
             raise UserError("the breakout rooms are already open")
         if not self.breakouts.rooms:
@@ -111,7 +116,9 @@ class BreakoutRooms(SessionState):
         self, actor_id: str, remaining_s: float | None, now: float
     ) -> list[Event]:
         """Extend or shorten: the rooms now close `remaining_s` from now (None: no timer)."""
-        actor = self._actor(actor_id, Action.MANAGE_BREAKOUTS)
+        return self._time_rooms(self._actor(actor_id, Action.MANAGE_BREAKOUTS), remaining_s, now)
+
+    def _time_rooms(self, actor: Participant, remaining_s: float | None, now: float) -> list[Event]:
         if not self.breakouts.open:
             raise UserError("the breakout rooms are not open")
         self.breakouts.set_timer(remaining_s, now)
@@ -164,6 +171,9 @@ class BreakoutRooms(SessionState):
     def close_breakouts(self, actor_id: str | None, reason: str = "closed") -> list[Event]:
         """Bring everyone back to the main room (a facilitator, or the timer)."""
         by = self._actor(actor_id, Action.MANAGE_BREAKOUTS).actor() if actor_id else None
+        return self._close_rooms(by, reason)
+
+    def _close_rooms(self, by: Actor | None, reason: str = "closed") -> list[Event]:
         if not self.breakouts.open:
             raise UserError("the breakout rooms are not open")
         self.breakouts.close()

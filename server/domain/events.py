@@ -62,6 +62,30 @@ class ParticipantRejoined:
 
 
 @dataclass(frozen=True)
+class PlanChanged:
+    """The session plan changed: laid out, moved on, a segment extended."""
+
+    by: Actor
+
+
+@dataclass(frozen=True)
+class SegmentStarted:
+    """A segment of the plan started."""
+
+    index: int
+    title: str
+    by: Actor
+
+
+@dataclass(frozen=True)
+class SpotlightChanged:
+    """Everyone now sees this person large (None: nobody)."""
+
+    participant_id: str | None
+    by: Actor
+
+
+@dataclass(frozen=True)
 class RoundStarted:
     """A go-round started in a room."""
 
@@ -335,6 +359,9 @@ class CaptionerLeft:
 
 Event = (
     ParticipantJoined
+    | PlanChanged
+    | SegmentStarted
+    | SpotlightChanged
     | RoundStarted
     | RoundChanged
     | RoundEnded

@@ -61,6 +61,9 @@ class Action(StrEnum):
     RUN_ROUNDS = "start, move on and end a go-round in any room"
     RUN_LED_ROOM_ROUNDS = "run a go-round in the breakout room they lead"
     TAKE_TURN = "take or pass their turn in a go-round"
+    PLAN_SESSION = "set the session plan, move it on, skip or extend a segment"
+    LEAD_SEGMENT = "move on from or extend a segment they lead, when allowed"
+    SPOTLIGHT = "spotlight someone for everyone"
 
 
 FACILITATORS = frozenset({Role.THERAPIST, Role.CO_FACILITATOR})
@@ -116,7 +119,8 @@ _ALLOWED: dict[Role, frozenset[Action]] = {
     Role.CO_FACILITATOR: frozenset(Action)
     - {Action.END_SESSION, Action.SEND_CAPTIONS, Action.TAKE_TURN},
     # A peer leader moderates only the breakout room they lead.
-    Role.PEER_LEADER: _MEMBER | {Action.MODERATE_LED_ROOM, Action.RUN_LED_ROOM_ROUNDS},
+    Role.PEER_LEADER: _MEMBER
+    | {Action.MODERATE_LED_ROOM, Action.RUN_LED_ROOM_ROUNDS, Action.LEAD_SEGMENT},
     Role.PATIENT: _MEMBER,
     # An observer watches and listens; everyone is told one is present.
     Role.OBSERVER: frozenset({Action.JOIN}),

@@ -32,6 +32,8 @@ from .goround import RoundBook
 from .links import JoinLinks
 from .model import LinkView, Presence, Source, TrackView
 from .participant import Participant
+from .plan import SessionPlan
+from .planning import Planning
 from .roles import FACILITATORS, Action, Role, may, require
 from .rounds import GoRounds
 from .sharing import ScreenSharing
@@ -43,7 +45,9 @@ MEDIA_STATES = ("live", "off")
 CHAT_TARGETS = ("room", "facilitators")
 
 
-class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions, JoinLinks, GoRounds):
+class Session(
+    Planning, BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions, JoinLinks, GoRounds
+):
     """One group session: arriving and leaving, the waiting room, moderation, chat and
     tracks here; screen sharing, breakout rooms, links and captioner services in their
     own modules."""
@@ -331,6 +335,7 @@ class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions, JoinLin
             "links": [link.to_record() for link in self._links.values()],
             "revoked": dict(self._revoked),
             "rounds": self.rounds.to_record(),
+            "plan": self.plan.to_record(),
         }
 
     @classmethod
@@ -360,6 +365,7 @@ class Session(BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions, JoinLin
             session._links[link.link_id] = link
         session._revoked = {str(k): float(v) for k, v in record.get("revoked", {}).items()}
         session.rounds = RoundBook.from_record(record.get("rounds", []))
+        session.plan = SessionPlan.from_record(record.get("plan"))
         return session
 
 

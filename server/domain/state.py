@@ -25,6 +25,7 @@ from .events import (
 from .goround import RoundBook
 from .model import CaptionerView, LinkView, ParticipantView, Presence, Source, TrackView
 from .participant import IN_CALL, Participant
+from .plan import SessionPlan
 from .roles import FACILITATORS, Action, may, require
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class SessionState:
     breakouts: Breakouts = field(default_factory=Breakouts)
     # Go-rounds, one per room at most (commands in `rounds.py`).
     rounds: RoundBook = field(default_factory=RoundBook)
+    plan: SessionPlan = field(default_factory=SessionPlan)
     captions_on: bool = False
     transcript_on: bool = False
     _caption_declined: set[str] = field(default_factory=set)

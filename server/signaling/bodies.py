@@ -75,6 +75,36 @@ def share_requests(session: Session) -> dict[str, Any]:
     return {"pending": pending}
 
 
+def plan(session: Session) -> dict[str, Any]:
+    """The protocol's `plan` body (everyone in the call): the segments, which one is
+    running and until when, the whole length and the breaks planned, the spotlight."""
+    names = {p.id: p.name for p in session.participants()}
+    the_plan = session.plan
+    segments = [
+        {
+            "title": s.title,
+            "kind": s.kind,
+            "plannedS": s.planned_s + s.extended_s,
+            "topic": s.topic,
+            "leaders": [{"id": pid, "name": names.get(pid, "")} for pid in s.leaders],
+            "state": s.state,
+        }
+        for s in the_plan.segments
+    ]
+    running = the_plan.running
+    return {
+        "segments": segments,
+        "current": the_plan.current,
+        "startedAt": None if running is None else running.started_at,
+        "endsAt": None if running is None else running.ends_at,
+        "totalPlannedS": sum(s.planned_s + s.extended_s for s in the_plan.segments),
+        "breaksPlannedS": sum(s.planned_s for s in the_plan.segments if s.kind == "break"),
+        "leadersMayAdvance": the_plan.leaders_may_advance,
+        "spotlight": the_plan.spotlight,
+        "serverTime": round(time.time(), 3),
+    }
+
+
 def go_round(session: Session, room: str, console: bool = False) -> dict[str, Any]:
     """The protocol's `round` body (everyone in the room) or, with `console`, the
     `round-console` body (facilitators: exact states and how long each held the floor).
@@ -133,6 +163,7 @@ def welcome(session: Session, grant: JoinGrant, ice_servers: Sequence[IceServer]
         "captionsDeclined": session.declined_captions(grant.participant_id),
         "breakouts": breakouts(session),
         "rounds": [go_round(session, room) for room in session.rounds.by_room],
+        "plan": plan(session),
         # What this person may do, as the Action names of server/domain/roles.py: the
         # page shows controls from this, never from role names.
         "permissions": sorted(action.value for action in Action if may(grant.role, action)),

@@ -51,6 +51,7 @@ from .inbound import (
 from .links import LinkHandlers
 from .moderation import ModerationHandlers
 from .negotiation import NegotiationHandlers
+from .planning import PlanHandlers
 from .presenter import Presenter
 from .protocol import CLIENT_EVENT_NAMES
 from .ratelimit import LinkLimits
@@ -80,6 +81,7 @@ class Signaling(
     SpeakingHandlers,
     LinkHandlers,
     RoundHandlers,
+    PlanHandlers,
 ):
     """The socket.io side of PeerCircle (breakout-room handlers in `signaling_rooms`)."""
 
@@ -431,6 +433,11 @@ _HANDLERS: dict[str, Handler] = {
     "round-next": Signaling.round_next,
     "round-pass": Signaling.round_pass,
     "round-end": Signaling.round_end,
+    "plan-set": Signaling.plan_set,
+    "plan-next": Signaling.plan_next,
+    "plan-skip": Signaling.plan_skip,
+    "plan-extend": Signaling.plan_extend,
+    "spotlight": Signaling.spotlight,
 }
 
 # Every event a client may send (the socket guard refuses all others): exactly the

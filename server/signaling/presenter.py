@@ -36,14 +36,17 @@ from ..domain.events import (
     ParticipantRejoined,
     ParticipantUpdated,
     ParticipantWaiting,
+    PlanChanged,
     RoundChanged,
     RoundEnded,
     RoundStarted,
+    SegmentStarted,
     SessionEnded,
     ShareAnswered,
     ShareEnded,
     SharePolicyChanged,
     ShareRequested,
+    SpotlightChanged,
     TrackPublished,
     TrackUnpublished,
     UnmuteRequested,
@@ -55,6 +58,7 @@ from .bodies import (
     breakouts,
     captioners,
     go_round,
+    plan,
     session_settings,
     share_requests,
     waiting_room,
@@ -80,6 +84,7 @@ class Presenter:
         room, staff = call_room(session.id), facilitator_room(session.id)
         waiting_changed = False
         rounds_changed: list[str] = []
+        plan_changed = False
         breakouts_changed = False
         for event in events:
             match event:
@@ -172,6 +177,8 @@ class Presenter:
                     if by is not None:
                         moved["by"] = by.name
                     await self._to(p.id, "moved", moved)
+                case PlanChanged() | SegmentStarted() | SpotlightChanged():
+                    plan_changed = True
                 case RoundStarted(room=r) | RoundChanged(room=r) | RoundEnded(room=r):
                     rounds_changed.append(r)
                 case BreakoutsChanged():
@@ -219,6 +226,8 @@ class Presenter:
                         for e in events
                     ):
                         await self._close_sockets(pid, "revoked", by.name if by else None)
+        if plan_changed:
+            await self._emit("plan", plan(session), room)
         for r in dict.fromkeys(rounds_changed):
             await self._emit("round", go_round(session, r), room_channel(session.id, r))
             await self._emit("round-console", go_round(session, r, console=True), staff)
@@ -282,6 +291,11 @@ class Presenter:
 
     async def _emit(self, event: str, body: dict[str, Any], to: str) -> None:
         await self._sio.emit(event, body, to=to)
+
+    async def settled(self) -> None:
+        """Wait for what runs in the background now (e.g. sockets being sent away)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def background(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run `coro` on its own, keeping a reference until it is done."""

@@ -80,6 +80,11 @@ CLIENT: tuple[EventSpec, ...] = (
     EventSpec("round-next", "the round's runner, or the speaker", "the floor moves on"),
     EventSpec("round-pass", "whoever holds the floor", "pass, without a reason"),
     EventSpec("round-end", "facilitators, a room's peer leader", "close the go-round"),
+    EventSpec("plan-set", "facilitators", "lay out the session's segments"),
+    EventSpec("plan-next", "facilitators (a segment's leader, when allowed)", "move on"),
+    EventSpec("plan-skip", "facilitators", "skip the next segment"),
+    EventSpec("plan-extend", "facilitators (a segment's leader, when allowed)", "more time"),
+    EventSpec("spotlight", "facilitators", "everyone sees one person large"),
 )
 
 SERVER: tuple[EventSpec, ...] = (
@@ -125,6 +130,7 @@ SERVER: tuple[EventSpec, ...] = (
     EventSpec("caption-consent", "the person", "your caption choice"),
     EventSpec("caption-audio", "captioner services", "an utterance to caption", False),
     EventSpec("captioners", "facilitators", "the captioner services connected"),
+    EventSpec("plan", "everyone in the call", "the plan: segments, the current one, time"),
     EventSpec("round", "everyone in the room", "the room's go-round: whose turn"),
     EventSpec("round-console", "facilitators", "a go-round with passes and turn lengths"),
     EventSpec("media-quality", "the person", "others' video paused on your link, or back"),

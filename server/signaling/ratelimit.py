@@ -69,6 +69,11 @@ MODERATION_EVENTS = (
     "round-start",
     "round-next",
     "round-end",
+    "plan-set",
+    "plan-next",
+    "plan-skip",
+    "plan-extend",
+    "spotlight",
 )
 LIMITS: dict[str, tuple[float, float]] = {
     # A join opens a peer connection: a few at once (a client rejoins after a media

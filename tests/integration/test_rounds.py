@@ -92,3 +92,46 @@ async def test_a_round_in_a_breakout_room_is_heard_in_that_room_only(
     await sam.emit("raise-hand", {})
     await sam.next_event("hand", lambda body: body["raised"])
     assert [e for e, _ in sam.events if e == "round"] == []
+
+
+async def test_a_small_plan_runs_with_a_peer_led_topic_and_breakouts(
+    server: PeerCircleServer, clients: MakeClient
+) -> None:
+    session = await server.create_session()
+    sid = session["id"]
+    therapist, _ = await arrive(server, clients, sid, "Dr. Rivera", "therapist")
+    lee, lee_id = await arrive(server, clients, sid, "Lee", "peer-leader")
+    alex, alex_id = await arrive(server, clients, sid, "Alex")
+    segments = [
+        {"title": "Check-in", "kind": "check-in", "plannedS": 600},
+        {"title": "Sleep", "kind": "topic", "plannedS": 900, "leaders": [lee_id]},
+        {"title": "Small groups", "kind": "breakouts", "plannedS": 600},
+        {"title": "Reflection", "kind": "reflection", "plannedS": 300},
+    ]
+    await therapist.emit("plan-set", {"segments": segments, "leadersMayAdvance": True})
+    laid = await alex.next_event("plan", lambda p: len(p["segments"]) == 4)
+    assert laid["current"] is None and laid["totalPlannedS"] == 2400
+
+    await therapist.emit("plan-next", {})
+    await alex.next_event("plan", lambda p: p["current"] == 0)
+    await therapist.emit("plan-next", {})
+    topic = await alex.next_event("plan", lambda p: p["current"] == 1)
+    # The topic's leader is in the spotlight for everyone, and may move on.
+    assert topic["spotlight"] == lee_id and topic["segments"][1]["leaders"][0]["name"] == "Lee"
+    await therapist.emit("breakout-rooms", {"names": ["One"]})
+    await therapist.next_event("breakouts", lambda b: len(b["rooms"]) == 1)
+    await therapist.emit("breakout-move", {"participant": alex_id, "room": "r1"})
+    await lee.emit("plan-next", {})  # the leader moves on: the rooms open
+    await alex.next_event("moved", lambda m: m["room"] == "r1")
+    opened = await alex.next_event("plan", lambda p: p["current"] == 2)
+    assert opened["endsAt"] is not None
+
+    # Alex may not move the session on; the therapist brings everyone back.
+    since = len(alex.errors)
+    await alex.emit("plan-next", {})
+    await alex.wait_for(lambda: len(alex.errors) > since)
+    assert alex.errors[-1]["code"] == "not_permitted"
+    await therapist.emit("plan-next", {})
+    await alex.next_event("moved", lambda m: m["room"] == "main")
+    last = await alex.next_event("plan", lambda p: p["current"] == 3)
+    assert [s["state"] for s in last["segments"]] == ["done", "done", "done", "current"]

@@ -9,6 +9,7 @@ import pytest
 
 from server.domain.errors import NotPermitted
 from server.domain.model import Presence, Source
+from server.domain.planning import SegmentSpec
 from server.domain.roles import Action, Role, may, permission_matrix_markdown
 from server.domain.session import Session
 
@@ -62,6 +63,18 @@ def rooms_open(session: Session, *in_room_one: str, self_choice: bool = False) -
     return session
 
 
+def actor_leads_a_running_segment(session: Session) -> None:
+    """A plan whose first segment the actor leads (if their role may lead), running."""
+    may_lead = session.participant(ACTOR).role in (
+        Role.THERAPIST,
+        Role.CO_FACILITATOR,
+        Role.PEER_LEADER,
+    )
+    leaders = (ACTOR,) if may_lead else ()
+    session.set_plan(THERAPIST, [SegmentSpec("Check-in", "check-in", 600, "", leaders)], True)
+    session.next_segment(THERAPIST, NOW)
+
+
 def actor_leads_room_one(session: Session) -> None:
     rooms_open(session, ACTOR, TARGET)
     if session.participant(ACTOR).role is Role.PEER_LEADER:
@@ -80,6 +93,7 @@ SETUP: dict[Action, Callable[[Session], object]] = {
     Action.MODERATE_LED_ROOM: actor_leads_room_one,
     Action.RUN_LED_ROOM_ROUNDS: actor_leads_room_one,
     Action.TAKE_TURN: lambda s: s.start_round(THERAPIST, "main", "listed", None, False, NOW),
+    Action.LEAD_SEGMENT: actor_leads_a_running_segment,
 }
 # Actions the session enforces, each as the actor trying it.
 ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
@@ -121,6 +135,11 @@ ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
     ),
     # The actor arrived first, so the round starts with their turn (if they take one).
     Action.TAKE_TURN: lambda s, role: s.pass_turn(ACTOR, NOW),
+    Action.PLAN_SESSION: lambda s, role: s.set_plan(
+        ACTOR, [SegmentSpec("Check-in", "check-in", 600)], False
+    ),
+    Action.LEAD_SEGMENT: lambda s, role: s.extend_segment(ACTOR, 60, NOW),
+    Action.SPOTLIGHT: lambda s, role: s.set_spotlight(ACTOR, TARGET),
 }
 # Seeing things is enforced where events are presented (tests/integration).
 PRESENTATION_ONLY = {Action.SEE_WAITING_ROOM, Action.SEE_HANDS, Action.SEE_BREAK_SIGNALS}
