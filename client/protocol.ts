@@ -172,6 +172,28 @@ export type RoundBody =
       startedBy?: string;
     }
   | { room: string; active: false };
+/** One segment of a session plan (check-in, topic, breakouts, reflection, ...). */
+export interface PlanSegment {
+  title: string;
+  kind: string;
+  /** Planned length, extensions included. */
+  plannedS: number;
+  topic: string;
+  leaders: { id: string; name: string }[];
+  state: "upcoming" | "current" | "done" | "skipped";
+}
+/** `plan` (everyone in the call), docs/PROTOCOL.md; `welcome` carries it too. */
+export interface PlanBody {
+  segments: PlanSegment[];
+  current: number | null;
+  startedAt: number | null;
+  endsAt: number | null;
+  totalPlannedS: number;
+  breaksPlannedS: number;
+  leadersMayAdvance: boolean;
+  spotlight: string | null;
+  serverTime: number;
+}
 type By = { by: string };
 
 /** Every event the server sends a browser, with its body (docs/PROTOCOL.md). */
@@ -220,6 +242,7 @@ export interface ServerEvents {
   "media-quality": { video: "paused" | "flowing" };
   round: RoundBody;
   "round-console": RoundBody;
+  plan: PlanBody;
 }
 
 /** Events the connection itself raises (not from the server). */
