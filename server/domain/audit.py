@@ -29,6 +29,7 @@ from .events import (
     ParticipantLeft,
     ParticipantMoved,
     ParticipantWaiting,
+    ReactionsSettingChanged,
     RoundEnded,
     RoundStarted,
     SegmentStarted,
@@ -97,6 +98,8 @@ def audit_entry(event: Event) -> AuditEntry | None:
             return AuditEntry("captions-on" if enabled else "captions-off", by.id, None, detail)
         case CaptionConsentChanged(participant_id=pid, declined=declined):
             return AuditEntry("captions-declined" if declined else "captions-accepted", pid, pid)
+        case ReactionsSettingChanged(enabled=enabled, by=by):
+            return AuditEntry("reactions-on" if enabled else "reactions-off", by.id, None)
         case SegmentStarted(index=index, by=by):
             return AuditEntry("segment-start", by.id, None, str(index))
         case SpotlightChanged(participant_id=pid, by=by):

@@ -86,6 +86,36 @@ class SpotlightChanged:
 
 
 @dataclass(frozen=True)
+class FeedbackSent:
+    """Supportive feedback for the leaders of a segment (private to them and the
+    facilitators; relayed, not stored)."""
+
+    segment: int
+    leaders: tuple[str, ...]
+    sender: Actor
+    kind: str
+    text: str
+    at: float
+
+
+@dataclass(frozen=True)
+class Reacted:
+    """Someone reacted (thank you, me too, clap, heart): shown briefly on their tile."""
+
+    participant_id: str
+    room: str
+    reaction: str
+
+
+@dataclass(frozen=True)
+class ReactionsSettingChanged:
+    """Reactions were turned on or off for the session."""
+
+    enabled: bool
+    by: Actor
+
+
+@dataclass(frozen=True)
 class RoundStarted:
     """A go-round started in a room."""
 
@@ -359,6 +389,9 @@ class CaptionerLeft:
 
 Event = (
     ParticipantJoined
+    | FeedbackSent
+    | Reacted
+    | ReactionsSettingChanged
     | PlanChanged
     | SegmentStarted
     | SpotlightChanged

@@ -94,6 +94,8 @@ class SessionPlan:
     # Who everyone sees large now (None: nobody).
     spotlight: str | None = None
     led: list[LeadRecord] = field(default_factory=list)
+    # "sender:segment" of the feedback sent so far: one each per segment.
+    feedback_from: list[str] = field(default_factory=list)
 
     @property
     def started(self) -> bool:
@@ -113,6 +115,7 @@ class SessionPlan:
             "leaders_may_advance": self.leaders_may_advance,
             "spotlight": self.spotlight,
             "led": [r.to_record() for r in self.led],
+            "feedback_from": list(self.feedback_from),
         }
 
     @classmethod
@@ -131,4 +134,5 @@ class SessionPlan:
                 LeadRecord(str(r["participant"]), str(r["kind"]), str(r["title"]), float(r["at"]))
                 for r in record.get("led", [])
             ],
+            [str(k) for k in record.get("feedback_from", [])],
         )

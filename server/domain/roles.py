@@ -64,6 +64,9 @@ class Action(StrEnum):
     PLAN_SESSION = "set the session plan, move it on, skip or extend a segment"
     LEAD_SEGMENT = "move on from or extend a segment they lead, when allowed"
     SPOTLIGHT = "spotlight someone for everyone"
+    SEND_FEEDBACK = "send supportive feedback to a segment's leader"
+    REACT = "react on their tile (thank you, me too, clap)"
+    SET_REACTIONS = "turn reactions on or off"
 
 
 FACILITATORS = frozenset({Role.THERAPIST, Role.CO_FACILITATOR})
@@ -110,6 +113,8 @@ _MEMBER = frozenset(
         Action.ASK_FOR_HELP,
         Action.CHOOSE_OWN_ROOM,
         Action.TAKE_TURN,
+        Action.SEND_FEEDBACK,
+        Action.REACT,
     }
 )
 

@@ -28,6 +28,7 @@ from .events import (
     TrackPublished,
     UnmuteRequested,
 )
+from .feedback import Feedback
 from .goround import RoundBook
 from .links import JoinLinks
 from .model import LinkView, Presence, Source, TrackView
@@ -46,7 +47,14 @@ CHAT_TARGETS = ("room", "facilitators")
 
 
 class Session(
-    Planning, BreakoutRooms, ScreenSharing, Captioning, SpeakingOptions, JoinLinks, GoRounds
+    Planning,
+    BreakoutRooms,
+    ScreenSharing,
+    Captioning,
+    SpeakingOptions,
+    JoinLinks,
+    GoRounds,
+    Feedback,
 ):
     """One group session: arriving and leaving, the waiting room, moderation, chat and
     tracks here; screen sharing, breakout rooms, links and captioner services in their
@@ -319,6 +327,7 @@ class Session(
             "locked": self.locked,
             "waiting_room": self.waiting_room,
             "chat_enabled": self.chat_enabled,
+            "reactions_enabled": self.reactions_enabled,
             "share_policy": self.share_policy,
             "removed": sorted(self._removed),
             "hands": list(self._hands),
@@ -346,6 +355,7 @@ class Session(
         session.locked = bool(record.get("locked", False))
         session.waiting_room = bool(record.get("waiting_room", True))
         session.chat_enabled = bool(record.get("chat_enabled", True))
+        session.reactions_enabled = bool(record.get("reactions_enabled", True))
         session.share_policy = str(record.get("share_policy", "replace"))
         session._removed = set(record.get("removed", []))
         session._hands = list(record.get("hands", []))

@@ -43,6 +43,8 @@ class SessionState:
     locked: bool = False
     waiting_room: bool = True
     chat_enabled: bool = True
+    # Reactions on tiles (thank you, me too, clap, heart); the therapist may turn off.
+    reactions_enabled: bool = True
     # When someone presents while another does: "replace" the share on screen, or
     # make the newcomer "wait" until it ends. The therapist chooses.
     share_policy: str = "replace"

@@ -19,6 +19,7 @@ def session_settings(session: Session) -> dict[str, Any]:
     return {
         "locked": session.locked,
         "chatEnabled": session.chat_enabled,
+        "reactions": session.reactions_enabled,
         "sharePolicy": session.share_policy,
         "captions": session.captions_on,
         "transcript": session.transcript_on,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.errors import ProtocolError
+from ..domain.feedback import FEEDBACK_KINDS, MAX_FEEDBACK_TEXT, REACTIONS
 from ..domain.plan import MAX_LEADERS, MAX_SEGMENT_TITLE, MAX_SEGMENTS, MAX_TOPIC, SEGMENT_KINDS
 from ..domain.planning import SegmentSpec
 from .inbound import expect_object, expect_participant, expect_text
@@ -61,3 +62,28 @@ def parse_spotlight(payload: Any) -> str | None:
         raise ProtocolError("participant: required (null for nobody)")
     who = body["participant"]
     return None if who is None else expect_participant(who)
+
+
+def parse_feedback(payload: Any) -> tuple[int, str, str]:
+    """Parse `feedback`: {"segment": index, "kind": preset, "text"?: str}."""
+    body = expect_object(payload, {"segment", "kind", "text"})
+    segment = body.get("segment")
+    if not isinstance(segment, int) or isinstance(segment, bool) or not 0 <= segment < 100:
+        raise ProtocolError("segment: must be the index of a segment")
+    kind = body.get("kind")
+    if kind not in FEEDBACK_KINDS:
+        raise ProtocolError(f"kind: must be one of {', '.join(FEEDBACK_KINDS)}")
+    text = body.get("text", "")
+    if not isinstance(text, str) or len(text) > MAX_FEEDBACK_TEXT:
+        raise ProtocolError(f"text: must be at most {MAX_FEEDBACK_TEXT} characters")
+    if text.strip():
+        text = expect_text(text, "text", MAX_FEEDBACK_TEXT, multiline=True)
+    return segment, str(kind), text.strip()
+
+
+def parse_reaction(payload: Any) -> str:
+    """Parse `reaction`: {"reaction": one of REACTIONS}."""
+    reaction = expect_object(payload, {"reaction"}).get("reaction")
+    if reaction not in REACTIONS:
+        raise ProtocolError(f"reaction: must be one of {', '.join(REACTIONS)}")
+    return str(reaction)

@@ -438,6 +438,9 @@ _HANDLERS: dict[str, Handler] = {
     "plan-skip": Signaling.plan_skip,
     "plan-extend": Signaling.plan_extend,
     "spotlight": Signaling.spotlight,
+    "feedback": Signaling.feedback,
+    "reaction": Signaling.reaction,
+    "set-reactions": Signaling.set_reactions,
 }
 
 # Every event a client may send (the socket guard refuses all others): exactly the

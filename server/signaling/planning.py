@@ -6,8 +6,14 @@ from typing import Any
 
 from .base import CommandHandlers
 from .connections import Connection
-from .inbound import parse_empty
-from .inbound_plan import parse_extend, parse_plan, parse_spotlight
+from .inbound import parse_empty, parse_flag
+from .inbound_plan import (
+    parse_extend,
+    parse_feedback,
+    parse_plan,
+    parse_reaction,
+    parse_spotlight,
+)
 
 
 class PlanHandlers(CommandHandlers):
@@ -42,3 +48,21 @@ class PlanHandlers(CommandHandlers):
         target = parse_spotlight(data)
         pid = conn.participant_id
         await self._run(conn, lambda s, now: s.set_spotlight(pid, target))
+
+    async def feedback(self, conn: Connection, data: Any) -> None:
+        """`feedback`: supportive feedback for the leaders of a segment that ended."""
+        segment, kind, text = parse_feedback(data)
+        pid = conn.participant_id
+        await self._run(conn, lambda s, now: s.send_feedback(pid, segment, kind, text, now))
+
+    async def reaction(self, conn: Connection, data: Any) -> None:
+        """`reaction`: a brief reaction on one's own tile."""
+        reaction = parse_reaction(data)
+        pid = conn.participant_id
+        await self._run(conn, lambda s, now: s.react(pid, reaction))
+
+    async def set_reactions(self, conn: Connection, data: Any) -> None:
+        """`set-reactions`: reactions on or off for the session."""
+        enabled = parse_flag(data, "enabled")
+        pid = conn.participant_id
+        await self._run(conn, lambda s, now: s.set_reactions(pid, enabled))

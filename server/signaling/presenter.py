@@ -23,6 +23,7 @@ from ..domain.events import (
     ChatPosted,
     ChatSettingChanged,
     Event,
+    FeedbackSent,
     HandsChanged,
     HelpRequested,
     LinkRevoked,
@@ -37,6 +38,8 @@ from ..domain.events import (
     ParticipantUpdated,
     ParticipantWaiting,
     PlanChanged,
+    Reacted,
+    ReactionsSettingChanged,
     RoundChanged,
     RoundEnded,
     RoundStarted,
@@ -117,7 +120,11 @@ class Presenter:
                 case CaptionConsentChanged(participant_id=pid, declined=declined):
                     await self._to(pid, "caption-consent", {"declined": declined})
                 case (
-                    LockChanged() | ChatSettingChanged() | SharePolicyChanged() | CaptionsChanged()
+                    LockChanged()
+                    | ChatSettingChanged()
+                    | SharePolicyChanged()
+                    | CaptionsChanged()
+                    | ReactionsSettingChanged()
                 ):
                     await self._emit("session-settings", session_settings(session), room)
                 case Muted(participant_id=pid, by=by):
@@ -177,6 +184,26 @@ class Presenter:
                     if by is not None:
                         moved["by"] = by.name
                     await self._to(p.id, "moved", moved)
+                case FeedbackSent(segment=index, leaders=leaders, sender=sender):
+                    body = {
+                        "segment": index,
+                        "title": session.plan.segments[index].title,
+                        "from": sender.id,
+                        "fromName": sender.name,
+                        "kind": event.kind,
+                        "text": event.text,
+                        "at": event.at,
+                        "leaders": list(leaders),
+                    }
+                    # The leaders and the facilitators, never the group; once each.
+                    await self._emit("feedback", body, staff)
+                    for leader in leaders:
+                        own = self._connections.current(leader)
+                        if own is not None and not own.moderates:
+                            await self._emit("feedback", body, own.sid)
+                case Reacted(participant_id=pid, room=where, reaction=reaction):
+                    body = {"participant": pid, "reaction": reaction}
+                    await self._emit("reaction", body, room_channel(session.id, where))
                 case PlanChanged() | SegmentStarted() | SpotlightChanged():
                     plan_changed = True
                 case RoundStarted(room=r) | RoundChanged(room=r) | RoundEnded(room=r):

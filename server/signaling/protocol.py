@@ -85,6 +85,9 @@ CLIENT: tuple[EventSpec, ...] = (
     EventSpec("plan-skip", "facilitators", "skip the next segment"),
     EventSpec("plan-extend", "facilitators (a segment's leader, when allowed)", "more time"),
     EventSpec("spotlight", "facilitators", "everyone sees one person large"),
+    EventSpec("feedback", "participants", "supportive feedback for a segment's leader"),
+    EventSpec("reaction", "participants", "a brief reaction on one's tile"),
+    EventSpec("set-reactions", "facilitators", "reactions on or off"),
 )
 
 SERVER: tuple[EventSpec, ...] = (
@@ -131,6 +134,8 @@ SERVER: tuple[EventSpec, ...] = (
     EventSpec("caption-audio", "captioner services", "an utterance to caption", False),
     EventSpec("captioners", "facilitators", "the captioner services connected"),
     EventSpec("plan", "everyone in the call", "the plan: segments, the current one, time"),
+    EventSpec("feedback", "a segment's leaders and the facilitators", "feedback for a leader"),
+    EventSpec("reaction", "everyone in the room", "someone reacted"),
     EventSpec("round", "everyone in the room", "the room's go-round: whose turn"),
     EventSpec("round-console", "facilitators", "a go-round with passes and turn lengths"),
     EventSpec("media-quality", "the person", "others' video paused on your link, or back"),

@@ -74,6 +74,7 @@ MODERATION_EVENTS = (
     "plan-skip",
     "plan-extend",
     "spotlight",
+    "set-reactions",
 )
 LIMITS: dict[str, tuple[float, float]] = {
     # A join opens a peer connection: a few at once (a client rejoins after a media
@@ -95,6 +96,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "caption-consent": (5, 0.5),
     "share-stop": (5, 0.5),
     "round-pass": (3, 0.2),
+    "feedback": (5, 0.1),
+    "reaction": (5, 1.0),
 } | dict.fromkeys(MODERATION_EVENTS, MODERATION_LIMIT)
 
 # Per link (participant id), across all its sockets: connection attempts and knocks

@@ -94,6 +94,18 @@ SETUP: dict[Action, Callable[[Session], object]] = {
     Action.RUN_LED_ROOM_ROUNDS: actor_leads_room_one,
     Action.TAKE_TURN: lambda s: s.start_round(THERAPIST, "main", "listed", None, False, NOW),
     Action.LEAD_SEGMENT: actor_leads_a_running_segment,
+    Action.SEND_FEEDBACK: lambda s: [
+        s.set_plan(
+            THERAPIST,
+            [
+                SegmentSpec("Topic", "topic", 600, "", (THERAPIST,)),
+                SegmentSpec("Close", "closing", 600),
+            ],
+            False,
+        ),
+        s.next_segment(THERAPIST, NOW),
+        s.next_segment(THERAPIST, NOW),
+    ],
 }
 # Actions the session enforces, each as the actor trying it.
 ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
@@ -140,6 +152,9 @@ ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
     ),
     Action.LEAD_SEGMENT: lambda s, role: s.extend_segment(ACTOR, 60, NOW),
     Action.SPOTLIGHT: lambda s, role: s.set_spotlight(ACTOR, TARGET),
+    Action.SEND_FEEDBACK: lambda s, role: s.send_feedback(ACTOR, 0, "thank-you", "", NOW),
+    Action.REACT: lambda s, role: s.react(ACTOR, "clap"),
+    Action.SET_REACTIONS: lambda s, role: s.set_reactions(ACTOR, False),
 }
 # Seeing things is enforced where events are presented (tests/integration).
 PRESENTATION_ONLY = {Action.SEE_WAITING_ROOM, Action.SEE_HANDS, Action.SEE_BREAK_SIGNALS}
