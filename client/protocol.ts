@@ -62,6 +62,7 @@ export interface SessionSettings {
   sharePolicy: "replace" | "wait";
   captions: boolean;
   transcript: boolean;
+  reactions?: boolean;
 }
 export interface Welcome {
   protocol: number;
@@ -243,6 +244,17 @@ export interface ServerEvents {
   round: RoundBody;
   "round-console": RoundBody;
   plan: PlanBody;
+  feedback: {
+    segment: number;
+    title: string;
+    from: string;
+    fromName: string;
+    kind: string;
+    text: string;
+    at: number;
+    leaders: string[];
+  };
+  reaction: { participant: string; reaction: "thank-you" | "me-too" | "clap" | "heart" };
 }
 
 /** Events the connection itself raises (not from the server). */
