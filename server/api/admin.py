@@ -15,13 +15,20 @@ from aiohttp import web
 from ..cluster.ownership import Ownership
 from ..config import Settings
 from ..domain.audit import verify_chain
+from ..domain.breakouts import MAIN_ROOM_NAME
 from ..domain.errors import Moved, NotFound, NotPermitted, Unavailable, UserError
 from ..domain.model import MAIN_ROOM, LinkView
 from ..domain.roles import Role
 from ..domain.session import Session
 from ..domain.speaking import SpeakingLedger, SpeakingSettings
 from ..host import SessionRegistry
-from ..speaking.report import load_ledger, report_csv, report_json, talk_chart_svg
+from ..speaking.report import (
+    ReportContext,
+    load_ledger,
+    report_csv,
+    report_json,
+    talk_chart_svg,
+)
 from ..store import SessionStore
 from ..tokens import (
     JoinGrant,
@@ -288,31 +295,37 @@ class AdminApi:
 
     async def _speaking_report(
         self, request: web.Request
-    ) -> tuple[SpeakingLedger, float, dict[str, str]]:
+    ) -> tuple[SpeakingLedger, float, ReportContext]:
         host = await self._registry.get(request.match_info["session_id"])
-        found = self._live_ledger(host.session.id) or await load_ledger(
-            self._store, host.session.id, time.time(), self._speaking
+        session = host.session
+        found = self._live_ledger(session.id) or await load_ledger(
+            self._store, session.id, time.time(), self._speaking
         )
-        names = {p["id"]: p["name"] for p in host.session.to_record()["participants"]}
+        names = {p["id"]: p["name"] for p in session.to_record()["participants"]}
+        rooms = {MAIN_ROOM: MAIN_ROOM_NAME} | {
+            room_id: room.name for room_id, room in session.breakouts.rooms.items()
+        }
+        context = ReportContext(session.title, session.created_at, names, rooms)
         if found is None:
-            if host.session.ended:
+            if session.ended:
                 raise NotFound("no speaking statistics for this session (none, or past retention)")
             # A session still open has measured nothing yet: an empty report.
-            return SpeakingLedger(self._speaking), time.time(), names
-        return found[0], found[1], names
+            return SpeakingLedger(self._speaking), time.time(), context
+        return found[0], found[1], context
 
     async def report(self, request: web.Request) -> web.Response:
         """GET /api/sessions/{id}/report[?format=csv]: speaking metrics per person and room."""
-        ledger, at, names = await self._speaking_report(request)
-        body = report_json(request.match_info["session_id"], ledger, at, names)
+        ledger, at, context = await self._speaking_report(request)
+        body = report_json(request.match_info["session_id"], ledger, at, context.names, context)
         if request.query.get("format", "json") == "csv":
             return web.Response(text=report_csv(body), content_type="text/csv")
         return web.json_response(body)
 
     async def report_chart(self, request: web.Request) -> web.Response:
         """GET /api/sessions/{id}/report/chart.svg: talk over time per person."""
-        ledger, at, names = await self._speaking_report(request)
-        return web.Response(text=talk_chart_svg(ledger, at, names), content_type="image/svg+xml")
+        ledger, at, context = await self._speaking_report(request)
+        svg = talk_chart_svg(ledger, at, context.names, context)
+        return web.Response(text=svg, content_type="image/svg+xml")
 
     async def transcript(self, request: web.Request) -> web.Response:
         """GET /api/sessions/{id}/transcript: final captions, kept only when the session

@@ -13,7 +13,7 @@ from server.config import load_settings
 from server.domain.errors import ProtocolError
 from server.domain.speaking import CueKind, SpeakingLedger
 from server.signaling.inbound_speaking import parse_cue_dismiss, parse_speaking_options
-from server.speaking.report import report_csv, report_json, talk_chart_svg
+from server.speaking.report import ReportContext, report_csv, report_json, talk_chart_svg
 from server.speaking.wire import change_key, cue_key_text
 from tests.unit.speaking_helpers import feed, group, talk
 
@@ -96,3 +96,28 @@ def test_the_chart_is_svg_with_a_line_per_person() -> None:
     lines = root.findall("{http://www.w3.org/2000/svg}polyline")
     assert len(lines) == 3
     assert "Ada &lt;A&gt;" in svg
+
+
+def test_the_report_reads_as_a_clinician_expects() -> None:
+    ledger = ledger_with_talk()
+    context = ReportContext(
+        "Tuesday group", 1_764_000_000.0, {"p_a": "Ada", "p_b": "Ben"}, {"main": "Main room"}
+    )
+    body = report_json("s_1", ledger, 20.0, context.names, context)
+    assert body["title"] == "Tuesday group" and body["date"] == "2025-11-24"
+    assert body["startedAt"] == "2025-11-24T16:00:00Z"
+    assert [r["roomName"] for r in body["rooms"]] == ["Main room"]
+    rows = list(csv.DictReader(io.StringIO(report_csv(body))))
+    assert {r["roomName"] for r in rows} == {"Whole session", "Main room"}
+    assert {r["session"] for r in rows} == {"Tuesday group"}
+    svg = talk_chart_svg(ledger, 20.0, context.names, context)
+    root = ElementTree.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.get("role") == "img"
+    title = root.find(f"{ns}title")
+    desc = root.find(f"{ns}desc")
+    assert title is not None and "Tuesday group" in (title.text or "")
+    # The text alternative names each person with their talk and share.
+    assert (
+        desc is not None and "Ada 3 s" in (desc.text or "") and "% of all talk" in (desc.text or "")
+    )
