@@ -182,7 +182,8 @@ def talk_chart_svg(
         heading += f": {context.title}"
     started = iso(context.created_at)
     subtitle = f"started {started}, " if started else ""
-    subtitle += f"{span_s / 60:.0f} min shown, as of {iso(at)}"
+    shown = f"{span_s:.0f} s" if span_s < 120 else f"{span_s / 60:.0f} min"
+    subtitle += f"{shown} shown, as of {iso(at)}"
     summary = "; ".join(
         f"{label_of(pid)} {pts[-1][1]:.0f} s"
         + (f" ({100 * pts[-1][1] / grand:.0f}% of all talk)" if grand > 0 else "")
@@ -219,7 +220,7 @@ def talk_chart_svg(
     for i in range(5):
         v = y_max * i / 4
         parts.append(
-            f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>'
+            f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.3g}</text>'
             f'<line x1="{left}" y1="{y(v):.1f}" x2="{left + plot_w}" y2="{y(v):.1f}" '
             'stroke="#ddd"/>'
         )
