@@ -255,6 +255,19 @@ export interface ServerEvents {
     leaders: string[];
   };
   reaction: { participant: string; reaction: "thank-you" | "me-too" | "clap" | "heart" };
+  signals: { items: Signal[]; count: number };
+  "waiting-message": { text: string; fromName: string; at: number };
+}
+
+/** One of the facilitators' open signals (`signals`, docs/PROTOCOL.md). */
+export interface Signal {
+  id: string;
+  kind: "break" | "private-message" | "tech-help" | "waiting" | "share-request" | "hand" | "help";
+  participant: string;
+  name: string;
+  at: number | null;
+  room?: string;
+  roomName?: string;
 }
 
 /** Events the connection itself raises (not from the server). */

@@ -86,6 +86,31 @@ class SpotlightChanged:
 
 
 @dataclass(frozen=True)
+class TechHelpRequested:
+    """Someone has a technical problem (facilitators only)."""
+
+    participant: Actor
+    at: float
+
+
+@dataclass(frozen=True)
+class SignalDismissed:
+    """A facilitator handled one of the facilitators' signals."""
+
+    signal_id: str
+    by: Actor
+
+
+@dataclass(frozen=True)
+class WaitingRoomMessage:
+    """A facilitator's message to everyone in the waiting room."""
+
+    text: str
+    by: Actor
+    at: float
+
+
+@dataclass(frozen=True)
 class FeedbackSent:
     """Supportive feedback for the leaders of a segment (private to them and the
     facilitators; relayed, not stored)."""
@@ -213,6 +238,8 @@ class ChatPosted:
     at: float
     # The sender's room: a message "to the room" reaches only that room.
     room: str = "main"
+    # A facilitator's private message to one participant ("participant"): whom.
+    recipient: str | None = None
 
 
 @dataclass(frozen=True)
@@ -389,6 +416,9 @@ class CaptionerLeft:
 
 Event = (
     ParticipantJoined
+    | TechHelpRequested
+    | SignalDismissed
+    | WaitingRoomMessage
     | FeedbackSent
     | Reacted
     | ReactionsSettingChanged

@@ -148,3 +148,14 @@ class CaptionerView:
     def to_wire(self) -> dict[str, object]:
         """The protocol's `Captioner` object."""
         return {"id": self.id, "name": self.name, "since": round(self.since, 3)}
+
+
+@dataclass(frozen=True)
+class Note:
+    """A facilitators' signal that stays until one of them dismisses it (a break, a
+    private message, a technical problem; see `signals.py`)."""
+
+    id: str
+    kind: str
+    participant_id: str
+    at: float

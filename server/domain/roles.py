@@ -67,6 +67,9 @@ class Action(StrEnum):
     SEND_FEEDBACK = "send supportive feedback to a segment's leader"
     REACT = "react on their tile (thank you, me too, clap)"
     SET_REACTIONS = "turn reactions on or off"
+    ASK_TECH_HELP = "say they have a technical problem"
+    HANDLE_SIGNALS = "see and dismiss the facilitators' signals"
+    MESSAGE_PRIVATELY = "message one participant privately"
 
 
 FACILITATORS = frozenset({Role.THERAPIST, Role.CO_FACILITATOR})
@@ -115,6 +118,7 @@ _MEMBER = frozenset(
         Action.TAKE_TURN,
         Action.SEND_FEEDBACK,
         Action.REACT,
+        Action.ASK_TECH_HELP,
     }
 )
 
@@ -128,7 +132,7 @@ _ALLOWED: dict[Role, frozenset[Action]] = {
     | {Action.MODERATE_LED_ROOM, Action.RUN_LED_ROOM_ROUNDS, Action.LEAD_SEGMENT},
     Role.PATIENT: _MEMBER,
     # An observer watches and listens; everyone is told one is present.
-    Role.OBSERVER: frozenset({Action.JOIN}),
+    Role.OBSERVER: frozenset({Action.JOIN, Action.ASK_TECH_HELP}),
     # A captioner is a service: it never joins the call as a person; it hears the
     # consenting speakers and sends caption text back.
     Role.CAPTIONER: frozenset({Action.SEND_CAPTIONS}),

@@ -27,6 +27,7 @@ from .events import (
     SessionEnded,
     TrackPublished,
     UnmuteRequested,
+    WaitingRoomMessage,
 )
 from .feedback import Feedback
 from .goround import RoundBook
@@ -38,12 +39,13 @@ from .planning import Planning
 from .roles import FACILITATORS, Action, Role, may, require
 from .rounds import GoRounds
 from .sharing import ScreenSharing
+from .signals import Signals
 from .speaking_options import SpeakingOptions
 
 log = logging.getLogger(__name__)
 
 MEDIA_STATES = ("live", "off")
-CHAT_TARGETS = ("room", "facilitators")
+CHAT_TARGETS = ("room", "facilitators", "participant")
 
 
 class Session(
@@ -55,6 +57,7 @@ class Session(
     JoinLinks,
     GoRounds,
     Feedback,
+    Signals,
 ):
     """One group session: arriving and leaving, the waiting room, moderation, chat and
     tracks here; screen sharing, breakout rooms, links and captioner services in their
@@ -247,16 +250,46 @@ class Session(
             require(actor.role, Action.LOWER_OTHERS_HAND)
         return self._lower(participant_id, actor.actor())
 
-    def post_chat(self, sender_id: str, to: str, text: str, now: float) -> list[Event]:
-        """Chat to the room, or privately to the facilitators."""
+    def post_chat(
+        self, sender_id: str, to: str, text: str, now: float, recipient: str | None = None
+    ) -> list[Event]:
+        """Chat to the room, privately to the facilitators, or (a facilitator)
+        privately to one participant."""
         if to not in CHAT_TARGETS:
             raise UserError(f"to: must be one of {', '.join(CHAT_TARGETS)}")
-        action = Action.CHAT if to == "room" else Action.CHAT_FACILITATORS
+        action = {"room": Action.CHAT, "facilitators": Action.CHAT_FACILITATORS}.get(
+            to, Action.MESSAGE_PRIVATELY
+        )
         sender = self._actor(sender_id, action)
         if to == "room" and not self.chat_enabled and sender.role not in FACILITATORS:
             raise NotPermitted("group chat is turned off")
+        if to == "participant":
+            if recipient is None or recipient == sender.id:
+                raise UserError("participant: whom the message is for")
+            self._present(recipient)
+        elif recipient is not None:
+            raise UserError("participant: only with to 'participant'")
+        if to == "facilitators" and sender.role not in FACILITATORS:
+            self._note("private-message", sender, now)
         self._chat_seq += 1
-        return [ChatPosted(self._chat_seq, sender.actor(), to, text, now, sender.room)]
+        return [ChatPosted(self._chat_seq, sender.actor(), to, text, now, sender.room, recipient)]
+
+    def admit_all(self, actor_id: str) -> list[Event]:
+        """Let everyone waiting in, in the order they arrived."""
+        self._actor(actor_id, Action.ADMIT)
+        events: list[Event] = []
+        for person in self.waiting():
+            events += self.admit(actor_id, person.id)
+        if not events:
+            raise UserError("nobody is waiting")
+        return events
+
+    def message_waiting_room(self, actor_id: str, text: str, now: float) -> list[Event]:
+        """A message to everyone in the waiting room ("we start in five minutes")."""
+        actor = self._actor(actor_id, Action.ADMIT)
+        if not self.waiting():
+            raise UserError("nobody is waiting")
+        return [WaitingRoomMessage(text, actor.actor(), now)]
 
     def set_chat(self, actor_id: str, enabled: bool) -> list[Event]:
         """Turn group chat on or off (facilitators can always write)."""
@@ -269,6 +302,7 @@ class Session(
     def signal_break(self, participant_id: str, now: float) -> list[Event]:
         """Tell the facilitators, and only them, that one needs a break."""
         person = self._actor(participant_id, Action.SIGNAL_BREAK)
+        self._note("break", person, now)
         return [BreakRequested(person.actor(), now)]
 
     # -- tracks ----------------------------------------------------------------

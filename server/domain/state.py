@@ -23,7 +23,7 @@ from .events import (
     TrackUnpublished,
 )
 from .goround import RoundBook
-from .model import CaptionerView, LinkView, ParticipantView, Presence, Source, TrackView
+from .model import CaptionerView, LinkView, Note, ParticipantView, Presence, Source, TrackView
 from .participant import IN_CALL, Participant
 from .plan import SessionPlan
 from .roles import FACILITATORS, Action, may, require
@@ -61,6 +61,10 @@ class SessionState:
     # Go-rounds, one per room at most (commands in `rounds.py`).
     rounds: RoundBook = field(default_factory=RoundBook)
     plan: SessionPlan = field(default_factory=SessionPlan)
+    # Signals for the facilitators that stay until dismissed (`signals.py`); relayed
+    # state, not stored: a break or a private message is not kept past the call.
+    _notes: list[Note] = field(default_factory=list)
+    _note_seq: int = 0
     captions_on: bool = False
     transcript_on: bool = False
     _caption_declined: set[str] = field(default_factory=set)

@@ -76,6 +76,21 @@ def share_requests(session: Session) -> dict[str, Any]:
     return {"pending": pending}
 
 
+def signals(session: Session) -> dict[str, Any]:
+    """The protocol's `signals` body (facilitators): every open signal with who, when
+    and where, oldest first."""
+    names = {p.id: p.name for p in session.participants()}
+    names |= {p.id: p.name for p in session.waiting()}
+    items = []
+    for item in session.open_signals():
+        entry = dict(item)
+        entry["name"] = names.get(item["participant"], "")
+        if "room" in entry:
+            entry["roomName"] = session.breakouts.name_of(entry["room"])
+        items.append(entry)
+    return {"items": items, "count": len(items)}
+
+
 def plan(session: Session) -> dict[str, Any]:
     """The protocol's `plan` body (everyone in the call): the segments, which one is
     running and until when, the whole length and the breaks planned, the spotlight."""
@@ -175,4 +190,5 @@ def welcome(session: Session, grant: JoinGrant, ice_servers: Sequence[IceServer]
         body["shareRequests"] = share_requests(session)["pending"]
         body["breakoutConsole"] = breakout_console(session)
         body["captioners"] = captioners(session)["captioners"]
+        body["signals"] = signals(session)
     return body

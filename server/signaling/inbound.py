@@ -171,10 +171,12 @@ class Deny:
 
 @dataclass(frozen=True)
 class Chat:
-    """`chat`: a message to the room or to the facilitators."""
+    """`chat`: a message to the room, to the facilitators, or (a facilitator's) to
+    one participant."""
 
     to: str
     text: str
+    participant: str | None = None
 
 
 def expect_participant(value: Any, field_name: str = "participant") -> str:
@@ -220,11 +222,15 @@ def parse_flag(payload: Any, name: str) -> bool:
 
 def parse_chat(payload: Any) -> Chat:
     """Parse `chat`."""
-    body = expect_object(payload, {"to", "text"})
+    body = expect_object(payload, {"to", "text", "participant"})
     to = body.get("to", "room")
-    if to not in ("room", "facilitators"):
-        raise ProtocolError("to: must be 'room' or 'facilitators'")
-    return Chat(to, expect_text(body.get("text"), "text", MAX_CHAT_LENGTH, multiline=True))
+    if to not in ("room", "facilitators", "participant"):
+        raise ProtocolError("to: must be 'room', 'facilitators' or 'participant'")
+    who = body.get("participant")
+    if (to == "participant") != (who is not None):
+        raise ProtocolError("participant: required with to 'participant', and only then")
+    text = expect_text(body.get("text"), "text", MAX_CHAT_LENGTH, multiline=True)
+    return Chat(to, text, None if who is None else expect_participant(who))
 
 
 def parse_share_policy(payload: Any) -> str:
@@ -251,3 +257,21 @@ def parse_captions(payload: Any) -> Captions:
     if not isinstance(enabled, bool) or not isinstance(transcript, bool):
         raise ProtocolError("enabled, transcript: must be true or false")
     return Captions(enabled, transcript)
+
+
+MAX_WAITING_MESSAGE = 300
+MAX_SIGNAL_ID = 80
+
+
+def parse_text_message(payload: Any) -> str:
+    """Parse `waiting-message`: {"text": 1-300 characters}."""
+    text = expect_object(payload, {"text"}).get("text")
+    return expect_text(text, "text", MAX_WAITING_MESSAGE, multiline=True)
+
+
+def parse_signal(payload: Any) -> str:
+    """Parse `signal-dismiss`: {"signal": id from a `signals` item}."""
+    signal = expect_object(payload, {"signal"}).get("signal")
+    if not isinstance(signal, str) or not 1 <= len(signal) <= MAX_SIGNAL_ID:
+        raise ProtocolError("signal: must be the id of a signal")
+    return signal

@@ -12,7 +12,9 @@ from .inbound import (
     parse_empty,
     parse_flag,
     parse_optional_target,
+    parse_signal,
     parse_target,
+    parse_text_message,
 )
 
 
@@ -25,6 +27,27 @@ class ModerationHandlers(CommandHandlers):
         """`admit`: let someone in from the waiting room."""
         target = parse_target(data).participant
         await self._run(conn, lambda s, now: s.admit(conn.participant_id, target))
+
+    async def admit_all(self, conn: Connection, data: Any) -> None:
+        """`admit-all`: let everyone waiting in."""
+        parse_empty(data)
+        await self._run(conn, lambda s, now: s.admit_all(conn.participant_id))
+
+    async def waiting_message(self, conn: Connection, data: Any) -> None:
+        """`waiting-message`: a message to everyone in the waiting room."""
+        text = parse_text_message(data)
+        pid = conn.participant_id
+        await self._run(conn, lambda s, now: s.message_waiting_room(pid, text, now))
+
+    async def tech_help(self, conn: Connection, data: Any) -> None:
+        """`tech-help`: "I have a technical problem", to the facilitators."""
+        parse_empty(data)
+        await self._run(conn, lambda s, now: s.request_tech_help(conn.participant_id, now))
+
+    async def signal_dismiss(self, conn: Connection, data: Any) -> None:
+        """`signal-dismiss`: a facilitator handled a break, a message or a problem."""
+        signal = parse_signal(data)
+        await self._run(conn, lambda s, now: s.dismiss_signal(conn.participant_id, signal))
 
     async def deny(self, conn: Connection, data: Any) -> None:
         """`deny`: turn someone away from the waiting room."""
@@ -84,8 +107,9 @@ class ModerationHandlers(CommandHandlers):
     async def chat(self, conn: Connection, data: Any) -> None:
         """`chat`: to the room or to the facilitators."""
         chat = parse_chat(data)
+        pid = conn.participant_id
         await self._run(
-            conn, lambda s, now: s.post_chat(conn.participant_id, chat.to, chat.text, now)
+            conn, lambda s, now: s.post_chat(pid, chat.to, chat.text, now, chat.participant)
         )
 
     async def set_chat(self, conn: Connection, data: Any) -> None:

@@ -441,6 +441,10 @@ _HANDLERS: dict[str, Handler] = {
     "feedback": Signaling.feedback,
     "reaction": Signaling.reaction,
     "set-reactions": Signaling.set_reactions,
+    "admit-all": Signaling.admit_all,
+    "waiting-message": Signaling.waiting_message,
+    "tech-help": Signaling.tech_help,
+    "signal-dismiss": Signaling.signal_dismiss,
 }
 
 # Every event a client may send (the socket guard refuses all others): exactly the

@@ -53,6 +53,7 @@ from ..domain.events import (
     TrackPublished,
     TrackUnpublished,
     UnmuteRequested,
+    WaitingRoomMessage,
 )
 from ..domain.model import MAIN_ROOM, Presence
 from ..domain.session import Session
@@ -64,6 +65,7 @@ from .bodies import (
     plan,
     session_settings,
     share_requests,
+    signals,
     waiting_room,
 )
 from .connections import Connection, ConnectionRegistry, call_room, facilitator_room, room_channel
@@ -81,6 +83,8 @@ class Presenter:
         self._connections = connections
         self._enter_call = enter_call
         self._tasks: set[asyncio.Future[Any]] = set()
+        # The last `signals` body sent to each session's facilitators.
+        self._signals_sent: dict[str, dict[str, Any]] = {}
 
     async def present(self, session: Session, events: list[Event]) -> None:
         """Emit what `events` mean, in order."""
@@ -153,6 +157,13 @@ class Presenter:
                     if to == "room":
                         body["room"] = chat_room
                         await self._emit("chat-message", body, room_channel(session.id, chat_room))
+                    elif to == "participant" and event.recipient is not None:
+                        # A facilitator to one person: them, and every facilitator.
+                        body["participant"] = event.recipient
+                        await self._emit("chat-message", body, staff)
+                        own = self._connections.current(event.recipient)
+                        if own is not None and not own.moderates:
+                            await self._emit("chat-message", body, own.sid)
                     else:
                         await self._emit("chat-message", body, staff)
                         own = self._connections.current(sender.id)
@@ -201,6 +212,10 @@ class Presenter:
                         own = self._connections.current(leader)
                         if own is not None and not own.moderates:
                             await self._emit("feedback", body, own.sid)
+                case WaitingRoomMessage(text=text, by=by, at=at):
+                    body = {"text": text, "fromName": by.name, "at": at}
+                    for waiting in session.waiting():
+                        await self._to(waiting.id, "waiting-message", body)
                 case Reacted(participant_id=pid, room=where, reaction=reaction):
                     body = {"participant": pid, "reaction": reaction}
                     await self._emit("reaction", body, room_channel(session.id, where))
@@ -253,6 +268,13 @@ class Presenter:
                         for e in events
                     ):
                         await self._close_sockets(pid, "revoked", by.name if by else None)
+        # The facilitators' signals: pushed when the list changed, not with every event.
+        open_now = signals(session)
+        if session.ended:
+            self._signals_sent.pop(session.id, None)
+        elif open_now != self._signals_sent.get(session.id):
+            self._signals_sent[session.id] = open_now
+            await self._emit("signals", open_now, staff)
         if plan_changed:
             await self._emit("plan", plan(session), room)
         for r in dict.fromkeys(rounds_changed):

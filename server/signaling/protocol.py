@@ -88,6 +88,10 @@ CLIENT: tuple[EventSpec, ...] = (
     EventSpec("feedback", "participants", "supportive feedback for a segment's leader"),
     EventSpec("reaction", "participants", "a brief reaction on one's tile"),
     EventSpec("set-reactions", "facilitators", "reactions on or off"),
+    EventSpec("admit-all", "facilitators", "let everyone waiting in"),
+    EventSpec("waiting-message", "facilitators", "a message to everyone waiting"),
+    EventSpec("tech-help", "anyone in the call", "I have a technical problem"),
+    EventSpec("signal-dismiss", "facilitators", "a signal was handled"),
 )
 
 SERVER: tuple[EventSpec, ...] = (
@@ -135,6 +139,8 @@ SERVER: tuple[EventSpec, ...] = (
     EventSpec("captioners", "facilitators", "the captioner services connected"),
     EventSpec("plan", "everyone in the call", "the plan: segments, the current one, time"),
     EventSpec("feedback", "a segment's leaders and the facilitators", "feedback for a leader"),
+    EventSpec("signals", "facilitators", "everything open they must not miss"),
+    EventSpec("waiting-message", "everyone waiting", "a facilitator's message"),
     EventSpec("reaction", "everyone in the room", "someone reacted"),
     EventSpec("round", "everyone in the room", "the room's go-round: whose turn"),
     EventSpec("round-console", "facilitators", "a go-round with passes and turn lengths"),

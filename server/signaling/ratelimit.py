@@ -75,6 +75,9 @@ MODERATION_EVENTS = (
     "plan-extend",
     "spotlight",
     "set-reactions",
+    "admit-all",
+    "waiting-message",
+    "signal-dismiss",
 )
 LIMITS: dict[str, tuple[float, float]] = {
     # A join opens a peer connection: a few at once (a client rejoins after a media
@@ -97,6 +100,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "share-stop": (5, 0.5),
     "round-pass": (3, 0.2),
     "feedback": (5, 0.1),
+    "tech-help": (2, 0.05),
     "reaction": (5, 1.0),
 } | dict.fromkeys(MODERATION_EVENTS, MODERATION_LIMIT)
 

@@ -94,6 +94,7 @@ SETUP: dict[Action, Callable[[Session], object]] = {
     Action.RUN_LED_ROOM_ROUNDS: actor_leads_room_one,
     Action.TAKE_TURN: lambda s: s.start_round(THERAPIST, "main", "listed", None, False, NOW),
     Action.LEAD_SEGMENT: actor_leads_a_running_segment,
+    Action.HANDLE_SIGNALS: lambda s: s.request_tech_help(TARGET, NOW),
     Action.SEND_FEEDBACK: lambda s: [
         s.set_plan(
             THERAPIST,
@@ -155,6 +156,11 @@ ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
     Action.SEND_FEEDBACK: lambda s, role: s.send_feedback(ACTOR, 0, "thank-you", "", NOW),
     Action.REACT: lambda s, role: s.react(ACTOR, "clap"),
     Action.SET_REACTIONS: lambda s, role: s.set_reactions(ACTOR, False),
+    Action.ASK_TECH_HELP: lambda s, role: s.request_tech_help(ACTOR, NOW),
+    Action.HANDLE_SIGNALS: lambda s, role: s.dismiss_signal(ACTOR, "tech-help:1"),
+    Action.MESSAGE_PRIVATELY: lambda s, role: s.post_chat(
+        ACTOR, "participant", "hi", NOW, TARGET
+    ),
 }
 # Seeing things is enforced where events are presented (tests/integration).
 PRESENTATION_ONLY = {Action.SEE_WAITING_ROOM, Action.SEE_HANDS, Action.SEE_BREAK_SIGNALS}

@@ -169,10 +169,17 @@ async def test_a_facilitator_gets_their_own_private_chat_once() -> None:
 async def test_a_break_request_reaches_the_facilitators_only() -> None:
     call = await in_call()
     await call.present(call.session.signal_break("p_a", T0))
-    [delivery] = call.sio.sent
+    delivery, signals = call.sio.sent
     assert delivery.event == "break-requested"
     assert delivery.to == STAFF and delivery.reached == FACILITATOR_SOCKETS
     assert delivery.body["participant"] == "p_a"
+    # ...and it stays in the facilitators' signals until one of them handles it.
+    assert signals.event == "signals" and signals.reached == FACILITATOR_SOCKETS
+    [item] = signals.body["items"]
+    assert (item["kind"], item["participant"], item["name"]) == ("break", "p_a", "P_A")
+    await call.present(call.session.dismiss_signal("p_t", item["id"]))
+    [cleared] = call.sio.of("signals")[1:]
+    assert cleared.body == {"items": [], "count": 0}
 
 
 async def test_the_hand_queue_reaches_the_facilitators_and_each_person_only_their_own() -> None:
