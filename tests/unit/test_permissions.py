@@ -158,9 +158,7 @@ ATTEMPTS: dict[Action, Callable[[Session, Role], object]] = {
     Action.SET_REACTIONS: lambda s, role: s.set_reactions(ACTOR, False),
     Action.ASK_TECH_HELP: lambda s, role: s.request_tech_help(ACTOR, NOW),
     Action.HANDLE_SIGNALS: lambda s, role: s.dismiss_signal(ACTOR, "tech-help:1"),
-    Action.MESSAGE_PRIVATELY: lambda s, role: s.post_chat(
-        ACTOR, "participant", "hi", NOW, TARGET
-    ),
+    Action.MESSAGE_PRIVATELY: lambda s, role: s.post_chat(ACTOR, "participant", "hi", NOW, TARGET),
 }
 # Seeing things is enforced where events are presented (tests/integration).
 PRESENTATION_ONLY = {Action.SEE_WAITING_ROOM, Action.SEE_HANDS, Action.SEE_BREAK_SIGNALS}
