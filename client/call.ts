@@ -82,6 +82,20 @@ function render() {
 
 // -- lobby ---------------------------------------------------------------------
 
+/** The session's name in the lobby heading, from the server (the token itself does
+ * not carry it). Nothing is shown if the server cannot say. */
+async function showSessionTitle(): Promise<void> {
+  try {
+    const answer = await fetch("/join/info", { headers: { Authorization: `Bearer ${token}` } });
+    if (!answer.ok) return;
+    const info = (await answer.json()) as { session: { title: string } };
+    $("lobby-title").textContent = info.session.title;
+    $("lobby-session").hidden = false;
+  } catch {
+    // The lobby works without it.
+  }
+}
+
 /** What the lobby would publish: observers publish nothing (their token says so). */
 function lobbyWants() {
   const publishes = holder?.role !== "observer";
@@ -108,6 +122,7 @@ async function openLobby() {
   $("lobby").hidden = false;
   $("lobby-name").textContent = holder.name;
   $("lobby-role").textContent = `(${holder.role})`;
+  void showSessionTitle();
   if (holder.role === "observer") {
     // An observer publishes nothing: no camera or microphone is opened.
     for (const sel of [".preview", ".devices", ".toggles", ".level-row"]) {

@@ -32,6 +32,7 @@ from ..speaking.report import (
 from ..store import SessionStore
 from ..tokens import (
     JoinGrant,
+    TokenRefused,
     TokenSigner,
     clean_display_name,
     new_link_id,
@@ -147,7 +148,32 @@ class AdminApi:
             web.get("/api/sessions/{session_id}/report/chart.svg", guard(self.report_chart)),
             web.get("/api/sessions/{session_id}/transcript", guard(self.transcript)),
             web.get("/api/metrics", guard(self.metrics)),
+            # The one call a join token (not the admin key) authorizes: for the lobby.
+            web.get("/join/info", self.join_info),
         ]
+
+    async def join_info(self, request: web.Request) -> web.Response:
+        """GET /join/info with `Authorization: Bearer <join token>`: what the lobby shows
+        before anyone connects (the session's title, the person's name and role), or
+        the refusal the connection would get (docs/PROTOCOL.md codes)."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        try:
+            if scheme.lower() != "bearer":
+                raise TokenRefused("token_missing", "a join token is required")
+            grant = self._signer.verify(token.strip(), time.time())
+        except TokenRefused as refused:
+            status = 410 if refused.code == "token_expired" else 401
+            return _error(status, refused.code, refused.message)
+        record = await self._store.load_session(grant.session_id)
+        if record is None:
+            return _error(404, "session_unknown", "this session does not exist")
+        if record.get("ended"):
+            return _error(410, "session_ended", "this session has ended")
+        body = {
+            "session": {"title": record["title"]},
+            "you": {"name": grant.name, "role": grant.role.value},
+        }
+        return web.json_response(body, headers={"Cache-Control": "no-store"})
 
     def _guarded(self, route: Route) -> Route:
         async def run(request: web.Request) -> web.StreamResponse:

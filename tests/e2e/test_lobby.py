@@ -73,6 +73,10 @@ async def test_join_is_on_screen_and_the_meter_moves(
         link = await server.mint_link(session["id"], "Alex", "patient")
         page = await open_(browser, link["url"], phone=phone)
         assert await page.evaluate(ON_SCREEN, "join"), f"Join below the fold (phone={phone})"
+        # The lobby names the session the person is about to join.
+        title = page.locator("#lobby-title")
+        await title.wait_for(state="visible", timeout=10_000)
+        assert await title.text_content() == "Lobby group"
         # Chromium's fake microphone beeps: the meter shows it.
         meter_moves = functools.partial(_meter_above, page, 0.01)
         await eventually(meter_moves, 10, "the level meter shows the mic")

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import pytest
 
 from server.app import build_app
@@ -335,3 +336,31 @@ def test_route_listing_sees_the_admin_routes() -> None:
     routes = routed_api_paths()
     assert routes["/api/sessions"] == {"get", "post"}
     assert "post" in routes["/api/sessions/{session_id}/links"]
+
+
+async def test_join_info_tells_the_lobby_the_title_for_a_valid_link_only(
+    server: PeerCircleServer,
+) -> None:
+    session = await server.create_session("Thursday group")
+    link = await server.mint_link(session["id"], "Alex", "patient")
+
+    async def info(headers: dict[str, str]) -> tuple[int, Any]:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{server.base_url}/join/info", headers=headers) as response,
+        ):
+            return response.status, await response.json()
+
+    status, body = await info({"Authorization": f"Bearer {link['token']}"})
+    assert status == 200
+    assert body == {
+        "session": {"title": "Thursday group"},
+        "you": {"name": "Alex", "role": "patient"},
+    }
+    status, body = await info({"Authorization": f"Bearer {link['token']}x"})
+    assert status == 401 and body["error"]["code"] == "token_invalid"
+    status, body = await info({})
+    assert status == 401 and body["error"]["code"] == "token_missing"
+    await server.end_session(session["id"])
+    status, body = await info({"Authorization": f"Bearer {link['token']}"})
+    assert status == 410 and body["error"]["code"] == "session_ended"
