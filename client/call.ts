@@ -285,6 +285,7 @@ function joinCall() {
     takeCaptionSettings(body);
   });
   on(conn, "hands", (body) => (state.hands = body.queue));
+  on(conn, "link-quality", (body) => state.linkQuality.set(body.participant, body.quality));
   on(conn, "hand", (body) => (state.handRaised = body.raised));
   on(conn, "chat-message", (message) => {
     if (message.from !== state.myId) chatArrived();

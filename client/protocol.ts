@@ -257,6 +257,7 @@ export interface ServerEvents {
   reaction: { participant: string; reaction: "thank-you" | "me-too" | "clap" | "heart" };
   signals: { items: Signal[]; count: number };
   "waiting-message": { text: string; fromName: string; at: number };
+  "link-quality": { participant: string; quality: "good" | "poor" };
 }
 
 /** One of the facilitators' open signals (`signals`, docs/PROTOCOL.md). */

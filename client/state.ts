@@ -19,6 +19,8 @@ export const state = {
   remoteTracks: new Map<string, MediaStreamTrack>(),
   waiting: [] as Participant[],
   hands: [] as string[],
+  // How each person's page finds its link (facilitators only get these).
+  linkQuality: new Map<string, "good" | "poor">(),
   handRaised: false,
   locked: false,
   chatEnabled: true,

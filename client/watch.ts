@@ -85,6 +85,8 @@ async function sampleQuality(): Promise<boolean> {
     : "Your connection: good";
   const changed = quality !== state.quality;
   state.quality = quality;
+  // The facilitators see everyone's link (the server relays it to them only).
+  if (changed) state.connection?.send("link-quality", { quality });
   return changed;
 }
 

@@ -115,6 +115,7 @@ function PersonRow({ p }: { p: Participant }) {
   if (p.mic === "off") bits.push("muted");
   if (p.camera === "off") bits.push("camera off");
   if (p.connection === "reconnecting") bits.push("reconnecting");
+  if (state.linkQuality.get(p.id) === "poor") bits.push("weak connection");
   if (may(ACTIONS.seeHands) && state.hands.includes(p.id)) bits.push("hand raised");
   const presenting = [...state.tracks.values()].some(
     (t) => t.participant === p.id && t.source === "screen",

@@ -275,3 +275,14 @@ def parse_signal(payload: Any) -> str:
     if not isinstance(signal, str) or not 1 <= len(signal) <= MAX_SIGNAL_ID:
         raise ProtocolError("signal: must be the id of a signal")
     return signal
+
+
+LINK_QUALITIES = ("good", "poor")
+
+
+def parse_link_quality(payload: Any) -> str:
+    """Parse `link-quality`: {"quality": "good" | "poor"}."""
+    quality = expect_object(payload, {"quality"}).get("quality")
+    if quality not in LINK_QUALITIES:
+        raise ProtocolError("quality: must be 'good' or 'poor'")
+    return str(quality)

@@ -388,6 +388,7 @@ _HANDLERS: dict[str, Handler] = {
     "answer": Signaling.answer,
     "ice-candidate": Signaling.ice_candidate,
     "media-state": Signaling.media_state,
+    "link-quality": Signaling.link_quality,
     "admit": Signaling.admit,
     "deny": Signaling.deny,
     "lock": Signaling.lock,

@@ -7,8 +7,8 @@ from typing import Any
 
 from ..domain.errors import ProtocolError, RateLimited, UserError
 from .base import CommandHandlers
-from .connections import Connection
-from .inbound import parse_answer, parse_ice_candidate, parse_media_state
+from .connections import Connection, facilitator_room
+from .inbound import parse_answer, parse_ice_candidate, parse_link_quality, parse_media_state
 
 
 class NegotiationHandlers(CommandHandlers):
@@ -39,6 +39,15 @@ class NegotiationHandlers(CommandHandlers):
             raise RateLimited(str(exc)) from exc
         except ValueError as exc:
             raise ProtocolError(f"candidate: {exc}"[:200]) from exc
+
+    async def link_quality(self, conn: Connection, data: Any) -> None:
+        """`link-quality`: how the person's page finds its link; the facilitators see
+        everyone's (connection state: not stored, not audited)."""
+        quality = parse_link_quality(data)
+        if not conn.in_call:
+            return
+        body = {"participant": conn.participant_id, "quality": quality}
+        await self._sio.emit("link-quality", body, room=facilitator_room(conn.session_id))
 
     async def media_state(self, conn: Connection, data: Any) -> None:
         """`media-state`: the participant muted/unmuted or turned their camera off/on."""

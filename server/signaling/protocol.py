@@ -35,6 +35,7 @@ CLIENT: tuple[EventSpec, ...] = (
     EventSpec("answer", "in the call", "the answer to the server's latest offer"),
     EventSpec("ice-candidate", "in the call", "a trickled candidate"),
     EventSpec("media-state", "in the call", "one's own mic and camera on or off"),
+    EventSpec("link-quality", "in the call", "how one's page finds its link"),
     EventSpec("admit", "facilitators", "let someone in from the waiting room"),
     EventSpec("deny", "facilitators", "turn a knock away, with a message"),
     EventSpec("lock", "facilitators", "lock or unlock the session"),
@@ -144,6 +145,7 @@ SERVER: tuple[EventSpec, ...] = (
     EventSpec("reaction", "everyone in the room", "someone reacted"),
     EventSpec("round", "everyone in the room", "the room's go-round: whose turn"),
     EventSpec("round-console", "facilitators", "a go-round with passes and turn lengths"),
+    EventSpec("link-quality", "facilitators", "how someone's page finds its link"),
     EventSpec("media-quality", "the person", "others' video paused on your link, or back"),
 )
 

@@ -101,6 +101,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "round-pass": (3, 0.2),
     "feedback": (5, 0.1),
     "tech-help": (2, 0.05),
+    "link-quality": (4, 0.2),
     "reaction": (5, 1.0),
 } | dict.fromkeys(MODERATION_EVENTS, MODERATION_LIMIT)
 

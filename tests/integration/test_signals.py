@@ -80,3 +80,24 @@ async def test_admit_all_a_waiting_room_message_and_a_private_message(
     await alex.emit("chat", {"to": "participant", "participant": alex_id, "text": "x"})
     await alex.wait_for(lambda: len(alex.errors) > since)
     assert alex.errors[-1]["code"] == "not_permitted"
+
+
+async def test_the_facilitators_see_everyones_link_quality_and_nobody_else_does(
+    server: PeerCircleServer, clients: MakeClient
+) -> None:
+    session = await server.create_session()
+    sid = session["id"]
+    therapist, _ = await arrive(server, clients, sid, "Dr. Rivera", "therapist")
+    alex, alex_id = await arrive(server, clients, sid, "Alex")
+    sam, _ = await arrive(server, clients, sid, "Sam")
+    await alex.emit("link-quality", {"quality": "poor"})
+    got = await therapist.next_event("link-quality")
+    assert got == {"participant": alex_id, "quality": "poor"}
+    since = len(alex.errors)
+    await alex.emit("link-quality", {"quality": "terrible"})
+    await alex.wait_for(lambda: len(alex.errors) > since)
+    assert alex.errors[-1]["code"] == "invalid_payload"
+    # A round trip of Sam's own: no link-quality reached Sam.
+    await sam.emit("raise-hand", {})
+    await sam.next_event("hand", lambda body: body["raised"])
+    assert [e for e, _ in sam.events if e == "link-quality"] == []
