@@ -41,6 +41,7 @@ async def test_welcome_names_you_the_session_and_everyone_present(
         "title": "Tuesday group",
         "locked": False,
         "chatEnabled": True,
+        "reactions": True,
         "sharePolicy": "replace",
         "captions": False,
         "transcript": False,
