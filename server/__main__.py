@@ -15,7 +15,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from .api.admin import mint_link
-from .app import READINESS, REGISTRY, SIGNER, build_app
+from .app import DRAIN, READINESS, REGISTRY, SIGNER, build_app
 from .config import Settings, load_settings
 from .domain.roles import Role
 from .telemetry.logs import configure_logging
@@ -31,7 +31,9 @@ DEMO_PEOPLE = (
 async def serve(settings: Settings, demo: bool) -> None:
     """Start the server; with `demo`, create a session and print join links for it."""
     app = build_app(settings)
-    runner = web.AppRunner(app, access_log=None)
+    # On stop, open requests and sockets get 2 s to finish, not aiohttp's 60 s: by then
+    # a draining node's people have been sent elsewhere.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
@@ -78,8 +80,15 @@ async def serve(settings: Settings, demo: bool) -> None:
     try:
         await stop.wait()
         # Readiness says "draining" at once, so a load balancer sends no new sessions;
-        # the process goes on serving those it has for PEERCIRCLE_DRAIN_GRACE_S.
+        # with several nodes this node's sessions go to the others and their people
+        # are sent there (within PEERCIRCLE_DRAIN_TIMEOUT_S); the process goes on
+        # serving (redirects, forwarded calls) for PEERCIRCLE_DRAIN_GRACE_S.
         app[READINESS].draining = True
+        try:
+            handed = await asyncio.wait_for(app[DRAIN].run(), settings.drain_timeout_s)
+            logging.getLogger(__name__).info("drain: %d sessions handed over", handed)
+        except TimeoutError:
+            logging.getLogger(__name__).warning("drain: not done within the timeout")
         if settings.drain_grace_s > 0:
             logging.getLogger(__name__).info("draining for %.0f s", settings.drain_grace_s)
             await asyncio.sleep(settings.drain_grace_s)

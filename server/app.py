@@ -23,13 +23,14 @@ from .captions.service import CaptionService
 from .cluster.nodes import NodeDirectory
 from .cluster.ownership import Ownership
 from .config import Settings
+from .domain.errors import Unavailable
 from .host import EventListener, SessionRegistry
 from .signaling.connections import call_room, facilitator_room, room_channel
 from .signaling.guard import GuardedServer, quiet_library_logger
 from .signaling.inbound import MAX_MESSAGE_BYTES
 from .signaling.namespace import Signaling
-from .speaking.service import SpeakingService
-from .store import SessionStore
+from .speaking.service import FLUSH_EVERY_S, SpeakingService
+from .store import Lease, SessionStore
 from .store.memory import MemoryStore
 from .telemetry.timings import LoopLagProbe
 from .tokens import TokenSigner
@@ -50,6 +51,51 @@ SIGNER = web.AppKey("signer", TokenSigner)
 STORE = web.AppKey("store", SessionStore)
 READINESS = web.AppKey("readiness", Readiness)
 OWNERSHIP = web.AppKey("ownership", Ownership)
+
+
+class Drain:
+    """SIGTERM with several nodes: stop taking sessions, hand each one this node holds
+    to another live node (after its last writes), and send its people there."""
+
+    def __init__(
+        self,
+        registry: SessionRegistry,
+        nodes: NodeDirectory,
+        readiness: Readiness,
+        signaling: Signaling,
+    ) -> None:
+        self._registry = registry
+        self._nodes = nodes
+        self._readiness = readiness
+        self._signaling = signaling
+
+    async def run(self) -> int:
+        """Drain; how many sessions went to other nodes. With no other node live the
+        sessions stay here until the process stops (their leases are released then,
+        and the next node to come up takes them over)."""
+        self._readiness.draining = True
+        await self._nodes.leave()
+        try:
+            others = await self._nodes.others()
+        except Unavailable:
+            others = []
+        if not others:
+            return 0
+        handed = 0
+        live = [s for s in self._registry.loaded_sessions() if not s.ended]
+        for n, session in enumerate(live):
+            target = others[n % len(others)]
+            try:
+                if await self._registry.hand_over(session.id, target):
+                    handed += 1
+                    log.info("drain: session %s handed to %s", session.id, target.node_id)
+            except Unavailable:
+                log.warning("drain: could not hand session %s over", session.id)
+        await self._signaling.presenter.settled()
+        return handed
+
+
+DRAIN = web.AppKey("drain", Drain)
 
 
 def make_store(settings: Settings) -> SessionStore:
@@ -76,7 +122,15 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         ttl_s=settings.node_ttl_s,
     )
     ownership = Ownership(store, nodes, settings.lease_ttl_s)
-    registry = SessionRegistry(store, listeners, ownership=ownership)
+    registry = SessionRegistry(
+        store, listeners, ownership=ownership, grace_s=settings.reconnect_grace_s
+    )
+
+    async def fence(session_id: str) -> Lease | None:
+        # What services keep of a session (speaking ledger, transcript) is written
+        # only under this node's lease of it, like the session's record.
+        return await ownership.current(session_id)
+
     bridge = MediaBridge(registry)
     media = MediaServer(
         bridge,
@@ -111,6 +165,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         everyone=call_room,
         session_of=registry.loaded_session,
         transcript_retention_s=settings.transcript_retention_days * 86400,
+        fence=fence,
     )
 
     def sid_in_call(participant_id: str) -> str | None:
@@ -125,6 +180,10 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         sid_of=sid_in_call,
         retention_s=settings.stats_retention_days * 86400,
         show_own_talk=settings.show_own_talk_time,
+        fence=fence,
+        # With a shared store another node may take the session over from what was
+        # flushed: every second (at most ~2 s of talk lost); in memory every 5 s.
+        flush_every_s=1.0 if settings.store == "redis" else FLUSH_EVERY_S,
     )
     signaling = Signaling(sio, registry, bridge, signer, settings, captions, speaking)
     bridge.attach(media, signaling.send_offer, signaling.restart_media)
@@ -136,7 +195,17 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     listeners += [signaling.presenter.present, bridge.on_events, captions.on_events]
     listeners.append(speaking.on_events)
     registry.on_load.append(speaking.on_loaded)
+    # A session this node no longer owns: its people are sent to the new owner, its
+    # captions stop, its speaking ledger is let go unwritten, its media closes.
     registry.on_unload.append(signaling.let_go)
+
+    async def unload_services(session_id: str, url: str) -> None:
+        await captions.let_go(session_id)
+        speaking.let_go(session_id)
+        await bridge.let_go(session_id)
+
+    registry.on_unload.append(unload_services)
+    registry.on_hand_over.append(speaking.hand_over)
 
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     app[SETTINGS] = settings
@@ -148,6 +217,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     readiness = Readiness(store)
     app[READINESS] = readiness
     app[OWNERSHIP] = ownership
+    app[DRAIN] = Drain(registry, nodes, readiness, signaling)
     sio.attach(app)
 
     def metrics() -> dict[str, float]:
@@ -193,6 +263,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
         loop_lag.start()
         nodes.start()
         ownership.start()
+        registry.watch(settings.lease_ttl_s / 3)
         yield
         task.cancel()
         loop_lag.stop()
@@ -200,12 +271,13 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     app.cleanup_ctx.append(purge_loop)
 
     async def shutdown(app: web.Application) -> None:
-        # Leave the registry and give the leases up, so other nodes take over at once.
-        await ownership.stop()
-        await nodes.stop()
+        # The last writes first (under the leases), then leave the registry and give
+        # the leases up, so other nodes take over at once.
         registry.close()
         await captions.close()
         await speaking.close()
+        await ownership.stop()
+        await nodes.stop()
         await media.close()
         await store.close()
 

@@ -130,6 +130,15 @@ class MediaBridge:
                             await self._close_peer(peer_id)
         self.media.apply_plan(plan_of(session))
 
+    async def let_go(self, session_id: str) -> None:
+        """This node no longer owns the session: close the media of everyone in it
+        here (their clients reconnect to the new owner, which opens it again)."""
+        if self.media is None:
+            return
+        for peer_id, sid in list(self._peer_session.items()):
+            if sid == session_id:
+                await self._close_peer(peer_id)
+
     # -- media -> session (MediaListener) ---------------------------------------
 
     def on_offer(self, peer_id: str, offer: dict[str, object]) -> None:

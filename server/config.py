@@ -114,6 +114,9 @@ class Settings:
     # On SIGTERM: answer /readyz 503 ("draining") for this long before closing, so a
     # load balancer sends no new sessions here.
     drain_grace_s: float = 0.0
+    # On SIGTERM with several nodes: how long handing sessions to other nodes may take
+    # before the process stops anyway (what is left is released, and taken over).
+    drain_timeout_s: float = 5.0
     captions: CaptionSettings = field(default_factory=CaptionSettings)
     speaking: SpeakingSettings = field(default_factory=SpeakingSettings)
     extra: Mapping[str, str] = field(default_factory=dict)

@@ -14,16 +14,18 @@ import asyncio
 import contextvars
 import copy
 import logging
+import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 
 from .cluster.ownership import Ownership
 from .domain.audit import GENESIS, KnockCoalescer, audit_entry, chain_record
-from .domain.errors import Moved, NotFound
+from .domain.errors import Moved, NotFound, Unavailable
 from .domain.events import Event
+from .domain.model import Presence
 from .domain.session import Session
-from .store import AuditRecord, Lease, SessionStore
+from .store import AuditRecord, Lease, NodeInfo, SessionStore
 from .telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
@@ -185,6 +187,20 @@ class SessionHost:
         self._audit_head = head
         self._knocks = knocks
 
+    @property
+    def exclusive(self) -> asyncio.Lock:
+        """The host's command lock: held, no command runs (a hand-over takes it)."""
+        return self._lock
+
+    def expire_dropped_later(self, grace_s: float) -> None:
+        """Arm a grace timer for each person reconnecting, from when their connection
+        was lost as the record says: after a takeover, people who never come back
+        expire on the new owner as they would have on the old."""
+        now = self._clock()
+        for dropped_at in _dropped_times(self.session):
+            delay = max(0.0, dropped_at + grace_s - now)
+            self.run_later(delay, lambda s, now: s.expire_dropped(now, grace_s))
+
     def run_later(self, delay_s: float, command: Command) -> None:
         """Run `command` after `delay_s` seconds (e.g. a reconnect grace period)."""
         loop = asyncio.get_running_loop()
@@ -226,19 +242,26 @@ class SessionRegistry:
         listeners: list[EventListener],
         clock: Clock = time.time,
         ownership: Ownership | None = None,
+        grace_s: float = 30.0,
     ) -> None:
         self._store = store
         self._listeners = listeners
         self._clock = clock
         self._ownership = ownership
+        self._grace_s = grace_s
+        self._watch: asyncio.Task[None] | None = None
         self._hosts: dict[str, SessionHost] = {}
         self._loading = asyncio.Lock()
         # Called with each session loaded from the store (a restart or a takeover), so
         # services can load what they keep of it (the speaking ledger).
         self.on_load: list[Callable[[Session], Awaitable[None]]] = []
-        # Called with the id of each session this node let go of (its lease was lost):
-        # the people connected here must go to the new owner.
-        self.on_unload: list[Callable[[str], Awaitable[None]]] = []
+        # Called with the id of each session this node let go of (its lease was lost, or
+        # it was handed over) and the new owner's public URL ("" if unknown): the
+        # people connected here must go there, and nothing here may write for it.
+        self.on_unload: list[Callable[[str, str], Awaitable[None]]] = []
+        # Called with the id of each session about to be handed over (drain), while no
+        # command runs: the last writes of what services keep (the speaking ledger).
+        self.on_hand_over: list[Callable[[str], Awaitable[None]]] = []
         if ownership is not None:
             ownership.on_lost.append(self._unload)
 
@@ -302,11 +325,27 @@ class SessionRegistry:
                     raise NotFound(f"no session {session_id}")
             host = self._host(Session.from_record(record))
             self._hosts[session_id] = host
-            # A breakout timer that was running when the session was stored runs on.
-            host.arm_deadline()
-            for hook in self.on_load:
-                await hook(host.session)
+            try:
+                await self._take_on(host)
+            except BaseException:
+                if self._hosts.get(session_id) is host:
+                    del self._hosts[session_id]
+                host.close()
+                raise
             return host
+
+    async def _take_on(self, host: SessionHost) -> None:
+        """A session loaded from the store (a restart, a takeover, a hand-over): nobody
+        is connected here yet, so whoever the record shows present lost their
+        connection with the node that held it and has the grace period to come back;
+        the grace timers (theirs, and those running when it was stored) and a breakout
+        timer run on here."""
+        if not host.session.ended:
+            await host.run(_drop_everyone)
+        host.expire_dropped_later(self._grace_s)
+        host.arm_deadline()
+        for hook in self.on_load:
+            await hook(host.session)
 
     async def _unload(self, session_id: str) -> None:
         """Let go of a session whose lease this node lost."""
@@ -314,11 +353,92 @@ class SessionRegistry:
         if host is None:
             return
         host.close()
+        await self._tell_unloaded(session_id, await self._owner_url(session_id))
+
+    async def _owner_url(self, session_id: str) -> str:
+        """The public URL of the session's owner now, or "" (nobody, or unreachable)."""
+        if self._ownership is None:
+            return ""
+        try:
+            lease = await self._store.lease_of(session_id)
+            if lease is None or lease.node_id == self._ownership.node_id:
+                return ""
+            return (await self._ownership.moved(lease)).url
+        except Unavailable:
+            return ""
+
+    async def _tell_unloaded(self, session_id: str, url: str) -> None:
         for hook in self.on_unload:
             try:
-                await hook(session_id)
+                await hook(session_id, url)
             except Exception:
                 log.exception("an unload hook failed")
+
+    async def hand_over(self, session_id: str, to: NodeInfo) -> bool:
+        """Drain: give a session this node holds to node `to`, after the last writes
+        (no command runs meanwhile), and send its people there. False if this node
+        no longer held it."""
+        host = self._hosts.get(session_id)
+        if host is None or self._ownership is None:
+            return False
+        async with host.exclusive:
+            for hook in self.on_hand_over:
+                try:
+                    await hook(session_id)
+                except Exception:
+                    log.exception("a hand-over hook failed")
+            lease = await self._ownership.hand_over(session_id, to.node_id)
+            if self._hosts.get(session_id) is host:
+                del self._hosts[session_id]
+            host.close()
+        await self._tell_unloaded(session_id, to.url if lease is not None else "")
+        return lease is not None
+
+    def watch(self, every_s: float) -> None:
+        """Start watching the store for sessions that need an owner: a lease that
+        lapsed (its node died or froze) or one handed to this node. This node takes
+        them over from the stored state, as a first client arriving would."""
+        if self._ownership is not None and self._watch is None:
+            self._watch = asyncio.ensure_future(self._watch_leases(every_s))
+
+    async def _watch_leases(self, every_s: float) -> None:
+        assert self._ownership is not None
+        while True:
+            # Jitter, so the live nodes do not all look at the same moment.
+            await asyncio.sleep(every_s * random.uniform(0.75, 1.25))
+            if self._ownership.nodes.leaving:
+                continue
+            try:
+                await self.take_over_orphans()
+            except Unavailable:
+                pass  # readiness says so; the next round tries again
+            except Exception:
+                log.exception("the takeover watch failed")
+
+    async def take_over_orphans(self) -> list[str]:
+        """One round of the watch: the sessions this node took over."""
+        assert self._ownership is not None
+        me = self._ownership.node_id
+        taken: list[str] = []
+        for session_id, lease in (await self._store.watched()).items():
+            if lease is not None and (lease.node_id != me or session_id in self._hosts):
+                continue  # someone holds it (maybe this node, with it loaded)
+            if lease is None:
+                record = await self._store.load_session(session_id)
+                if record is None or not _needs_owner(Session.from_record(record)):
+                    # Ended, or nobody in it: a first arrival places it again.
+                    await self._store.retire(session_id)
+                    continue
+                lease = await self._ownership.take(session_id)
+                if lease.node_id != me:
+                    continue  # another node was quicker
+                log.warning("taking over session %s", session_id)
+            try:
+                await self.get(session_id)
+            except (Moved, NotFound):
+                continue
+            taken.append(session_id)
+        return taken
 
     def loaded(self, session_id: str) -> SessionHost | None:
         """The host of a session if this process has it loaded (no store access)."""
@@ -338,6 +458,35 @@ class SessionRegistry:
         return await self._store.list_session_ids()
 
     def close(self) -> None:
-        """Cancel every host's timers."""
+        """Cancel every host's timers and the watch."""
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         for host in self._hosts.values():
             host.close()
+
+
+def _drop_everyone(session: Session, now: float) -> list[Event]:
+    """Every connection was lost at once (the node that held them died, or handed the
+    session over): as a drop of each person present or waiting."""
+    events: list[Event] = []
+    for person in [*session.participants(), *session.waiting()]:
+        if person.presence in (Presence.PRESENT, Presence.WAITING):
+            events += session.drop(person.id, now)
+    return events
+
+
+def _dropped_times(session: Session) -> list[float]:
+    """When each person now reconnecting lost their connection, as the record says
+    (their grace period runs from then, on whichever node holds the session)."""
+    return [
+        float(p["dropped_at"])
+        for p in session.to_record()["participants"]
+        if p["presence"] == Presence.RECONNECTING.value and p.get("dropped_at") is not None
+    ]
+
+
+def _needs_owner(session: Session) -> bool:
+    """Whether a session whose owner is gone must be taken over now: it has not ended
+    and someone is (or was, at the owner's end) in it or waiting."""
+    return not session.ended and bool(session.participants() or session.waiting())

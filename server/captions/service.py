@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import CaptionSettings
-from ..domain.errors import NotPermitted
+from ..domain.errors import Moved, NotPermitted
 from ..domain.events import CaptionerLeft, CaptionsChanged, Event, ParticipantLeft, SessionEnded
 from ..domain.session import Session
 from ..domain.voice import VoiceFrame
-from ..store import SessionStore
+from ..store import Lease, SessionStore
 from .engine import CaptionEngine, load_engine
 from .external import ExternalCaptionEngine
 from .model import CaptionEvent, EngineState, EngineStatus
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 # event, body, socket.io room
 Emit = Callable[[str, dict[str, Any], str], Awaitable[None]]
 AudioSender = Callable[[dict[str, object]], Awaitable[None]]
+# The lease a session's writes are checked against (None: unchecked); raises `Moved`
+# once this node no longer owns the session.
+Fence = Callable[[str], Awaitable[Lease | None]]
 IDLE_EVERY_S = 0.2
 IDLE_ENGINE_S = 120.0
 # Engine figures that are levels, not running counts (not summed over stopped engines).
@@ -66,8 +69,10 @@ class CaptionService:
         session_of: Callable[[str], Session | None],
         transcript_retention_s: float = 30 * 86400,
         clock: Callable[[], float] = time.time,
+        fence: Fence | None = None,
     ) -> None:
         self._settings = settings
+        self._fence = fence
         self._transcript_retention_s = transcript_retention_s
         self._store = store
         self._capture = capture
@@ -226,7 +231,18 @@ class CaptionService:
             line = {k: body[k] for k in ("utterance", "speaker", "room", "text")}
             line["at"] = round(self._clock(), 3)
             expires = self._clock() + self._transcript_retention_s
-            await self._store.append_kept("transcript", session_id, line, expires)
+            try:
+                lease = await self._fence(session_id) if self._fence is not None else None
+                await self._store.append_kept("transcript", session_id, line, expires, lease)
+            except Moved:
+                # Another node owns the session now: no more captions from here.
+                await self.let_go(session_id)
+
+    async def let_go(self, session_id: str) -> None:
+        """This node no longer owns the session: stop its engine and its capture, so
+        no caption is shown or kept from here (the new owner starts its own)."""
+        await self._stop(session_id)
+        self._failed.discard(session_id)
 
     async def _status(self, session_id: str, status: EngineStatus) -> None:
         state = self._sessions.get(session_id)

@@ -38,6 +38,8 @@ class NodeDirectory:
         # The last registry read, so a node we redirect to keeps its URL while the
         # store is briefly away.
         self._known: dict[str, NodeInfo] = {}
+        # Draining: this node has left the registry and takes no new sessions.
+        self.leaving = False
 
     def me(self) -> NodeInfo:
         """This node as the registry shows it."""
@@ -73,15 +75,31 @@ class NodeDirectory:
             await asyncio.sleep(self._heartbeat_s)
 
     async def live(self) -> list[NodeInfo]:
-        """Every live node (this one included, even before its first heartbeat)."""
+        """Every live node (this one included, even before its first heartbeat, unless
+        it is leaving)."""
         nodes = {n.node_id: n for n in await self._store.live_nodes()}
-        nodes.setdefault(self.node_id, self.me())
+        if self.leaving:
+            nodes.pop(self.node_id, None)
+        else:
+            nodes.setdefault(self.node_id, self.me())
         self._known = nodes
         return list(nodes.values())
 
     async def least_loaded(self) -> NodeInfo:
-        """Where a session starts: the live node with the least load (ties: by id)."""
-        return min(await self.live(), key=lambda n: (n.load, n.node_id))
+        """Where a session starts: the live node with the least load (ties: by id);
+        this node if it is leaving and no other is live."""
+        return min(await self.live(), key=lambda n: (n.load, n.node_id), default=self.me())
+
+    async def others(self) -> list[NodeInfo]:
+        """The other live nodes, least loaded first (where a draining node's sessions go)."""
+        nodes = [n for n in await self.live() if n.node_id != self.node_id]
+        return sorted(nodes, key=lambda n: (n.load, n.node_id))
+
+    async def leave(self) -> None:
+        """Draining: stop the heartbeat and leave the registry now, so no node places a
+        session here; redirects and forwarded calls still work while it serves on."""
+        self.leaving = True
+        await self.stop()
 
     async def find(self, node_id: str) -> NodeInfo | None:
         """A live node by id, or None if its heartbeat lapsed."""

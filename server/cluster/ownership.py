@@ -43,6 +43,9 @@ class Ownership:
         # session id -> (lease, trusted until on the monotonic clock)
         self._held: dict[str, tuple[Lease, float]] = {}
         self._task: asyncio.Task[None] | None = None
+        # Set once the node is stopping: it claims nothing more (a socket closing on the
+        # way out must not make it take a session it just gave up).
+        self._stopping = False
         # Called with the id of each session this node lost (a lapsed or taken lease).
         self.on_lost: list[Callable[[str], Awaitable[None]]] = []
 
@@ -61,6 +64,7 @@ class Ownership:
     async def claim(self, session_id: str) -> Lease:
         """The session's lease after placing it: ours if we held it or were the
         least-loaded live node while it was free; otherwise its holder's."""
+        self._check_running()
         lease = await self._store.lease_of(session_id)
         if lease is None:
             target = await self.nodes.least_loaded()
@@ -78,12 +82,35 @@ class Ownership:
 
     async def claim_here(self, session_id: str) -> Lease:
         """The lease of a session this node is creating (nobody can hold it yet)."""
+        self._check_running()
         sent = self._clock()
         lease = await self._store.claim_lease(session_id, self.node_id, self._ttl_s)
         if lease.node_id != self.node_id:
             raise await self.moved(lease)
         self._held[session_id] = (lease, sent + self._ttl_s * SAFETY)
         return lease
+
+    async def take(self, session_id: str) -> Lease:
+        """Claim a session whose lease lapsed (takeover) or was handed to this node:
+        ours if it is free or ours, else its holder's."""
+        self._check_running()
+        sent = self._clock()
+        lease = await self._store.claim_lease(session_id, self.node_id, self._ttl_s)
+        if lease.node_id == self.node_id:
+            self._held[session_id] = (lease, sent + self._ttl_s * SAFETY)
+        return lease
+
+    def _check_running(self) -> None:
+        if self._stopping:
+            raise Unavailable("this node is stopping; connect again")
+
+    async def hand_over(self, session_id: str, node_id: str) -> Lease | None:
+        """Give the session straight to `node_id` (drain): the new lease, or None if
+        ours had already gone. Either way this node holds it no more."""
+        entry = self._held.pop(session_id, None)
+        if entry is None:
+            return None
+        return await self._store.hand_over_lease(entry[0], node_id, self._ttl_s)
 
     async def current(self, session_id: str) -> Lease:
         """Our lease for a write: trusted locally, or renewed now; `Moved` if lost."""
@@ -130,6 +157,7 @@ class Ownership:
 
     async def stop(self) -> None:
         """Stop renewing and release every lease (they lapse anyway if this fails)."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

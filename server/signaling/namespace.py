@@ -169,12 +169,19 @@ class Signaling(
         data = {"code": "moved", "message": moved.message, "url": moved.url}
         raise socketio.exceptions.ConnectionRefusedError(moved.message, data) from None
 
-    async def let_go(self, session_id: str) -> None:
-        """This node lost the session (another node took it over): close its sockets, so
-        each client connects again and is sent to the new owner (`moved`)."""
+    async def let_go(self, session_id: str, url: str = "") -> None:
+        """This node no longer owns the session (another node took it over, or it was
+        handed over on drain): tell each of its sockets `error` `moved` with the new
+        owner's URL when known, then close it, so each client connects again there
+        (or here, to be sent there)."""
         for conn in self.connections.in_session(session_id):
             self.connections.remove(conn.sid)
-            self.presenter.background(self._sio.disconnect(conn.sid))
+            self.presenter.background(self._send_away(conn.sid, url))
+
+    async def _send_away(self, sid: str, url: str) -> None:
+        message = "this session is served by another node now; connect again"
+        await self._error(sid, "moved", message, "", url)
+        await self._sio.disconnect(sid)
 
     def _refuse_connection(self, refused: TokenRefused) -> NoReturn:
         self._log.info("connection refused: %s", refused.code)
@@ -275,7 +282,7 @@ class Signaling(
         except Moved as moved:
             # The session is no longer here: say so, then close; connecting again
             # (to any node) is sent to the owner.
-            await self._error(sid, moved.code, moved.message, event)
+            await self._error(sid, moved.code, moved.message, event, moved.url)
             self.connections.remove(sid)
             await self._sio.disconnect(sid)
         except PeerCircleError as error:
@@ -284,8 +291,11 @@ class Signaling(
             log.exception("handler %s failed", event)
             await self._error(sid, "internal", "the server could not handle this", event)
 
-    async def _error(self, sid: str, code: str, message: str, event: str) -> None:
-        await self._sio.emit("error", {"code": code, "message": message, "event": event}, to=sid)
+    async def _error(self, sid: str, code: str, message: str, event: str, url: str = "") -> None:
+        body = {"code": code, "message": message, "event": event}
+        if url:
+            body["url"] = url  # `moved`: the owner's public URL, from the node registry
+        await self._sio.emit("error", body, to=sid)
 
     async def _host(self, conn: Connection) -> SessionHost:
         return await self._registry.get(conn.session_id)

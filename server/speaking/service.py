@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain.errors import Moved
 from ..domain.events import (
     Event,
     ParticipantJoined,
@@ -41,7 +42,7 @@ from ..domain.speaking import (
     render_cue,
     speaking_report,
 )
-from ..store import SessionStore
+from ..store import Lease, SessionStore
 from ..telemetry.timings import Timings
 from .wire import change_key, cue_body, cue_key_text, report_body
 
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)
 
 # event, body, socket.io room or sid
 Emit = Callable[[str, dict[str, Any], str], Awaitable[None]]
+# The lease a session's writes are checked against (None: unchecked); raises `Moved`
+# once this node no longer owns the session.
+Fence = Callable[[str], Awaitable[Lease | None]]
 TICK_S = 1.0
 # The ledger goes to the store every this many seconds (and when the service
 # closes): serializing a long session's ledger takes milliseconds the event loop,
@@ -98,8 +102,12 @@ class SpeakingService:
         retention_s: float,
         show_own_talk: bool = True,
         clock: Callable[[], float] = time.time,
+        fence: Fence | None = None,
+        flush_every_s: float = FLUSH_EVERY_S,
     ) -> None:
         self.settings = settings
+        self._fence = fence
+        self._flush_every_s = flush_every_s
         self._store = store
         self._emit_to = emit
         self._staff_room = staff_room
@@ -239,11 +247,11 @@ class SpeakingService:
         """
         state.ledger.advance(now)
         state.ticked_at = now
-        if flush or now - state.flushed_at >= FLUSH_EVERY_S:
+        if flush or now - state.flushed_at >= self._flush_every_s:
             state.flushed_at = now
             await asyncio.sleep(0)
-            record = {"v": RECORD_VERSION, "at": now, "ledger": state.ledger.to_record()}
-            await self._store.save_kept("speaking", session_id, record, now + self._retention_s)
+            if not await self._save(session_id, state, now):
+                return
         await asyncio.sleep(0)
         report = speaking_report(state.ledger, now)
         state.report = report
@@ -348,6 +356,42 @@ class SpeakingService:
             return None
         return state.ledger, state.ticked_at
 
+    async def _save(self, session_id: str, state: SessionSpeaking, now: float) -> bool:
+        """Flush the ledger, checked against this node's lease of the session: a node
+        that lost the session (paused, cut off, handed over) writes nothing and lets
+        the session's ledger go. False if it did."""
+        try:
+            lease = await self._fence(session_id) if self._fence is not None else None
+            record: dict[str, Any] = {"v": RECORD_VERSION, "at": now}
+            if lease is not None:
+                # Who wrote it, under which fencing token (for an operator reading Redis).
+                record |= {"node": lease.node_id, "token": lease.token}
+            record["ledger"] = state.ledger.to_record()
+            await self._store.save_kept(
+                "speaking", session_id, record, now + self._retention_s, lease
+            )
+        except Moved:
+            self.let_go(session_id)
+            return False
+        return True
+
+    def let_go(self, session_id: str) -> None:
+        """This node no longer owns the session: drop its ledger without writing it
+        (the new owner measures from what was last stored)."""
+        if self._sessions.pop(session_id, None) is not None:
+            log.info("speaking time of session %s is measured elsewhere now", session_id)
+
+    async def hand_over(self, session_id: str) -> None:
+        """A last flush before this node hands the session to another (drain), then
+        let it go: nothing measured here is lost, nothing later is written."""
+        state = self._sessions.get(session_id)
+        if state is None:
+            return
+        now = self._clock()
+        state.ledger.advance(now)
+        await self._save(session_id, state, now)
+        self.let_go(session_id)
+
     # -- life ------------------------------------------------------------------------------
 
     async def _emit(self, event: str, body: dict[str, Any], to: str) -> None:
@@ -359,8 +403,7 @@ class SpeakingService:
         for session_id, state in list(self._sessions.items()):
             with contextlib.suppress(Exception):
                 state.ledger.advance(now)
-                record = {"v": RECORD_VERSION, "at": now, "ledger": state.ledger.to_record()}
-                await self._store.save_kept("speaking", session_id, record, now + self._retention_s)
+                await self._save(session_id, state, now)
         self._sessions.clear()
         if self._ticker is not None:
             self._ticker.cancel()

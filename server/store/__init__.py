@@ -66,6 +66,18 @@ class SessionStore(Protocol):
     async def lease_of(self, session_id: str) -> Lease | None:
         """The session's current lease, or None if nobody holds one."""
 
+    async def hand_over_lease(self, lease: Lease, node_id: str, ttl_s: float) -> Lease | None:
+        """Give `lease` (if still current) straight to `node_id`, with a new token: the
+        new lease, or None if `lease` was no longer the current one."""
+
+    async def watched(self) -> dict[str, Lease | None]:
+        """Every session that has had an owner since it was last retired, with its
+        current lease (None: lapsed or released, so it needs a new owner)."""
+
+    async def retire(self, session_id: str) -> bool:
+        """Stop watching a session nobody holds (it ended, or nobody is in it); False
+        if someone claimed it meanwhile. A later claim watches it again."""
+
     async def announce_node(self, node: NodeInfo, ttl_s: float) -> None:
         """A node's heartbeat: it counts as live for `ttl_s` from now."""
 
@@ -85,19 +97,30 @@ class SessionStore(Protocol):
         """Drop audit records older than `older_than` (epoch s); how many went."""
 
     async def save_kept(
-        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+        self,
+        kind: str,
+        session_id: str,
+        record: dict[str, Any],
+        expires_at: float,
+        lease: Lease | None = None,
     ) -> None:
         """Keep one record of `kind` for a session (e.g. its speaking ledger) until
-        `expires_at` (epoch s): the retention setting of that kind of data."""
+        `expires_at` (epoch s): the retention setting of that kind of data. With
+        `lease`, only while that lease is the session's current one (else `Moved`)."""
 
     async def load_kept(self, kind: str, session_id: str, now: float) -> dict[str, Any] | None:
         """The kept record, or None if there is none or it has expired."""
 
     async def append_kept(
-        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+        self,
+        kind: str,
+        session_id: str,
+        record: dict[str, Any],
+        expires_at: float,
+        lease: Lease | None = None,
     ) -> None:
         """Add a record to a session's list of `kind` (e.g. transcript lines); the list
-        lasts until `expires_at` of its latest record."""
+        lasts until `expires_at` of its latest record. With `lease`, as `save_kept`."""
 
     async def read_kept(self, kind: str, session_id: str, now: float) -> list[dict[str, Any]]:
         """The list, oldest first (empty if there is none or it has expired)."""

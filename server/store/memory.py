@@ -24,6 +24,7 @@ class MemoryStore:
         self._leases: dict[str, tuple[Lease, float]] = {}
         self._tokens: dict[str, int] = {}
         self._nodes: dict[str, tuple[NodeInfo, float]] = {}
+        self._watched: set[str] = set()
 
     async def save_session(self, record: SessionRecord) -> None:
         """Create or replace a session's record."""
@@ -46,8 +47,7 @@ class MemoryStore:
         self, record: SessionRecord, audit: list[AuditRecord], lease: Lease | None = None
     ) -> None:
         """The record and its audit records, at once (nothing awaits in between)."""
-        if lease is not None and self._current(lease.session_id) != lease:
-            raise Moved(f"this node no longer owns session {lease.session_id}")
+        self._check(lease)
         self._sessions[record["id"]] = copy.deepcopy(record)
         self._audit.setdefault(record["id"], []).extend(copy.deepcopy(audit))
 
@@ -69,9 +69,15 @@ class MemoryStore:
         return dropped
 
     async def save_kept(
-        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+        self,
+        kind: str,
+        session_id: str,
+        record: dict[str, Any],
+        expires_at: float,
+        lease: Lease | None = None,
     ) -> None:
-        """Keep one record until `expires_at`."""
+        """Keep one record until `expires_at` (only while `lease` is current)."""
+        self._check(lease)
         self._kept[kind, session_id] = (expires_at, copy.deepcopy(record))
 
     async def load_kept(self, kind: str, session_id: str, now: float) -> dict[str, Any] | None:
@@ -85,9 +91,15 @@ class MemoryStore:
         return copy.deepcopy(kept[1])
 
     async def append_kept(
-        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+        self,
+        kind: str,
+        session_id: str,
+        record: dict[str, Any],
+        expires_at: float,
+        lease: Lease | None = None,
     ) -> None:
-        """Add to the list; it lasts until `expires_at`."""
+        """Add to the list; it lasts until `expires_at` (only while `lease` is current)."""
+        self._check(lease)
         _, records = self._kept_lists.get((kind, session_id), (0.0, []))
         records.append(copy.deepcopy(record))
         self._kept_lists[kind, session_id] = (expires_at, records)
@@ -102,6 +114,10 @@ class MemoryStore:
             return []
         return copy.deepcopy(kept[1])
 
+    def _check(self, lease: Lease | None) -> None:
+        if lease is not None and self._current(lease.session_id) != lease:
+            raise Moved(f"this node no longer owns session {lease.session_id}")
+
     def _current(self, session_id: str) -> Lease | None:
         held = self._leases.get(session_id)
         if held is None or held[1] <= time.monotonic():
@@ -114,11 +130,34 @@ class MemoryStore:
         if current is not None and current.node_id != node_id:
             return current
         if current is None:
-            token = self._tokens.get(session_id, 0) + 1
-            self._tokens[session_id] = token
-            current = Lease(session_id, node_id, token)
+            current = self._new_lease(session_id, node_id)
         self._leases[session_id] = (current, time.monotonic() + ttl_s)
+        self._watched.add(session_id)
         return current
+
+    def _new_lease(self, session_id: str, node_id: str) -> Lease:
+        token = self._tokens.get(session_id, 0) + 1
+        self._tokens[session_id] = token
+        return Lease(session_id, node_id, token)
+
+    async def hand_over_lease(self, lease: Lease, node_id: str, ttl_s: float) -> Lease | None:
+        """A new lease for `node_id` if `lease` is still current."""
+        if self._current(lease.session_id) != lease:
+            return None
+        handed = self._new_lease(lease.session_id, node_id)
+        self._leases[lease.session_id] = (handed, time.monotonic() + ttl_s)
+        return handed
+
+    async def watched(self) -> dict[str, Lease | None]:
+        """Watched sessions and their current leases."""
+        return {sid: self._current(sid) for sid in sorted(self._watched)}
+
+    async def retire(self, session_id: str) -> bool:
+        """Unwatch it unless someone holds it."""
+        if self._current(session_id) is not None:
+            return False
+        self._watched.discard(session_id)
+        return True
 
     async def renew_lease(self, lease: Lease, ttl_s: float) -> bool:
         """Extend it if it is still the current lease."""

@@ -19,6 +19,7 @@ from ..domain.errors import Moved, Unavailable
 from . import AuditRecord, Lease, NodeInfo, SessionRecord
 
 PREFIX = "peercircle:"
+WATCHED = f"{PREFIX}watched"
 # A command waits at most about this long for Redis before it is refused: a stopped or
 # frozen Redis must not hold a session's lock (and the people waiting on it) for long.
 SOCKET_TIMEOUT_S = 2.0
@@ -28,6 +29,8 @@ CONNECT_TIMEOUT_S = 1.0
 # Leases are `peercircle:lease:<id>` = "<node>|<token>" with a TTL; the token comes from
 # `peercircle:fence:<id>`, which only grows. Each script runs atomically in Redis, so a
 # check of the lease and the write it guards cannot be separated by another node's.
+# A session with an owner is in `peercircle:watched` until it is retired, so live nodes
+# notice when its lease lapses (takeover) or is released.
 CLAIM = """
 local held = redis.call('GET', KEYS[1])
 if held then
@@ -38,7 +41,22 @@ end
 local token = redis.call('INCR', KEYS[2])
 held = ARGV[1] .. '|' .. token
 redis.call('SET', KEYS[1], held, 'PX', ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
 return held
+"""
+# KEYS: lease, fence; ARGV: holder, new node, ttl (ms).
+HAND_OVER = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+local token = redis.call('INCR', KEYS[2])
+local held = ARGV[2] .. '|' .. token
+redis.call('SET', KEYS[1], held, 'PX', ARGV[3])
+return held
+"""
+# KEYS: lease, watched; ARGV: session id.
+RETIRE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1
 """
 RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -59,6 +77,18 @@ redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[4])
 if #ARGV > 4 then
   for i = 5, #ARGV do redis.call('RPUSH', KEYS[4], ARGV[i]) end
   redis.call('SADD', KEYS[5], ARGV[4])
+end
+return 1
+"""
+# KEYS: lease, kept key; ARGV: holder ("" = unchecked), record, expiry (epoch s), and
+# "list" to append instead of replacing.
+SAVE_KEPT = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[4] == 'list' then
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+  redis.call('EXPIREAT', KEYS[2], ARGV[3])
+else
+  redis.call('SET', KEYS[2], ARGV[2], 'EXAT', ARGV[3])
 end
 return 1
 """
@@ -103,6 +133,9 @@ class RedisStore:
         self._renew = self._redis.register_script(RENEW)
         self._release = self._redis.register_script(RELEASE)
         self._commit = self._redis.register_script(COMMIT)
+        self._save_kept = self._redis.register_script(SAVE_KEPT)
+        self._hand_over = self._redis.register_script(HAND_OVER)
+        self._retire = self._redis.register_script(RETIRE)
 
     async def save_session(self, record: SessionRecord) -> None:
         """Create or replace a session's record."""
@@ -159,10 +192,33 @@ class RedisStore:
     async def claim_lease(self, session_id: str, node_id: str, ttl_s: float) -> Lease:
         """Ours if free (a new token from the fence counter), renewed if ours, else the
         holder's."""
-        keys = [f"{PREFIX}lease:{session_id}", f"{PREFIX}fence:{session_id}"]
+        keys = [f"{PREFIX}lease:{session_id}", f"{PREFIX}fence:{session_id}", WATCHED]
         with _reachable():
-            held = await self._claim(keys=keys, args=[node_id, _ms(ttl_s)])
+            held = await self._claim(keys=keys, args=[node_id, _ms(ttl_s), session_id])
         return _lease(session_id, str(held))
+
+    async def hand_over_lease(self, lease: Lease, node_id: str, ttl_s: float) -> Lease | None:
+        """One script: a new token for `node_id` if `lease` is still current."""
+        sid = lease.session_id
+        keys = [f"{PREFIX}lease:{sid}", f"{PREFIX}fence:{sid}"]
+        with _reachable():
+            held = await self._hand_over(keys=keys, args=[_holder(lease), node_id, _ms(ttl_s)])
+        return _lease(sid, str(held)) if held else None
+
+    async def watched(self) -> dict[str, Lease | None]:
+        """`peercircle:watched` and each member's lease."""
+        with _reachable():
+            ids = sorted(str(i) for i in await self._redis.smembers(WATCHED))
+            if not ids:
+                return {}
+            held = await self._redis.mget([f"{PREFIX}lease:{i}" for i in ids])
+        return {sid: _lease(sid, str(h)) if h else None for sid, h in zip(ids, held, strict=True)}
+
+    async def retire(self, session_id: str) -> bool:
+        """SREM from `peercircle:watched` unless a lease exists (one script)."""
+        keys = [f"{PREFIX}lease:{session_id}", WATCHED]
+        with _reachable():
+            return bool(await self._retire(keys=keys, args=[session_id]))
 
     async def renew_lease(self, lease: Lease, ttl_s: float) -> bool:
         """PEXPIRE only if the lease is still ours."""
@@ -246,12 +302,18 @@ class RedisStore:
             return dropped
 
     async def save_kept(
-        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+        self,
+        kind: str,
+        session_id: str,
+        record: dict[str, Any],
+        expires_at: float,
+        lease: Lease | None = None,
     ) -> None:
-        """`peercircle:kept:<kind>:<id>`, expiring at `expires_at` (Redis drops it)."""
-        with _reachable():
-            key = f"{PREFIX}kept:{kind}:{session_id}"
-            await self._redis.set(key, json.dumps(record), exat=max(1, math.ceil(expires_at)))
+        """`peercircle:kept:<kind>:<id>`, expiring at `expires_at` (Redis drops it);
+        with `lease`, one script that writes only while the lease is current."""
+        await self._write_kept(
+            f"{PREFIX}kept:{kind}:{session_id}", session_id, record, expires_at, lease, "one"
+        )
 
     async def load_kept(self, kind: str, session_id: str, now: float) -> dict[str, Any] | None:
         """The kept record, or None."""
@@ -263,15 +325,33 @@ class RedisStore:
             return record
 
     async def append_kept(
-        self, kind: str, session_id: str, record: dict[str, Any], expires_at: float
+        self,
+        kind: str,
+        session_id: str,
+        record: dict[str, Any],
+        expires_at: float,
+        lease: Lease | None = None,
     ) -> None:
-        """A Redis list, expiring at `expires_at`."""
+        """A Redis list, expiring at `expires_at`; with `lease`, as `save_kept`."""
+        key = f"{PREFIX}kept-list:{kind}:{session_id}"
+        await self._write_kept(key, session_id, record, expires_at, lease, "list")
+
+    async def _write_kept(
+        self,
+        key: str,
+        session_id: str,
+        record: dict[str, Any],
+        expires_at: float,
+        lease: Lease | None,
+        shape: str,
+    ) -> None:
+        keys = [f"{PREFIX}lease:{session_id}", key]
+        holder = _holder(lease) if lease is not None else ""
+        args: list[str | int] = [holder, json.dumps(record), max(1, math.ceil(expires_at)), shape]
         with _reachable():
-            key = f"{PREFIX}kept-list:{kind}:{session_id}"
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.rpush(key, json.dumps(record))
-                pipe.expireat(key, max(1, math.ceil(expires_at)))
-                await pipe.execute()
+            written = await self._save_kept(keys=keys, args=args)
+        if not written:
+            raise Moved(f"this node no longer owns session {session_id}")
 
     async def read_kept(self, kind: str, session_id: str, now: float) -> list[dict[str, Any]]:
         """The list, oldest first."""

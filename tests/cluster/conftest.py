@@ -24,7 +24,7 @@ NODE_TTL_S = 2.0
 class StartNode(Protocol):
     """`await start_node()`: one more node of the cluster."""
 
-    async def __call__(self) -> PeerCircleServer: ...
+    async def __call__(self, reconnect_grace_s: float = 30.0) -> PeerCircleServer: ...
 
 
 @pytest.fixture
@@ -49,11 +49,13 @@ async def start_node(
     first: list[PeerCircleServer] = []
     async with contextlib.AsyncExitStack() as stack:
 
-        async def start() -> PeerCircleServer:
+        async def start(reconnect_grace_s: float = 30.0) -> PeerCircleServer:
             shared: dict[str, Any] = {}
             if first:
                 shared = {"admin_key": first[0].admin_key, "token_secret": first[0].token_secret}
-            node = await stack.enter_async_context(running_server(tmp_path, 30.0, env, **shared))
+            node = await stack.enter_async_context(
+                running_server(tmp_path, reconnect_grace_s, env, **shared)
+            )
             first.append(node)
             request.node.stash.setdefault(SERVERS_USED, []).append(node)
             return node

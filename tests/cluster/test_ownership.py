@@ -137,9 +137,19 @@ async def test_a_paused_former_owner_cannot_write_when_it_resumes(
         state = await eventually(
             lambda: _state_or_none(other, sid), 10, "the other node serving the session"
         )
-        assert await owner_of([a, b], redis_server, sid) != first_owner
+        new_owner = await owner_of([a, b], redis_server, sid)
+        assert new_owner != first_owner
         assert state["locked"] is False
         await other.mint_link(sid, "Alex")  # the new owner writes (and audits)
+        # The new owner measures speaking time from what was flushed, and flushes it.
+        speaking_key = f"peercircle:kept:speaking:{sid}"
+
+        def flushed_by_new_owner() -> bool:
+            record = stored(redis_server, speaking_key)
+            return record is not None and record.get("node") == new_owner
+
+        await eventually(_sync(flushed_by_new_owner), 10, "the new owner's speaking flush")
+        # Past the stale node's flush interval too: on waking it would flush at once.
     finally:
         owner._process.send_signal(signal.SIGCONT)
 
@@ -154,6 +164,15 @@ async def test_a_paused_former_owner_cannot_write_when_it_resumes(
     assert all(e["code"] == "moved" for e in answers), answers
     after = stored(redis_server, f"peercircle:session:{sid}")
     assert after["locked"] is False and before["locked"] is False
+    # It let the session's speaking ledger go unwritten: the totals in Redis are the
+    # new owner's, written under its token.
+    await eventually(
+        _sync(lambda: "lost the lease of session" in owner.log_text()), 10, "the loss noticed"
+    )
+    speaking = stored(redis_server, speaking_key)
+    assert speaking["node"] == new_owner, speaking["node"]
+    lease_token = int(bytes(_raw(redis_server, f"peercircle:lease:{sid}")).decode().split("|")[1])
+    assert speaking["token"] == lease_token
     assert len(after["links"]) == len(before["links"]) + 1
     seqs = audit_seqs(redis_server, sid)
     assert seqs == list(range(1, len(seqs) + 1)), seqs
@@ -163,6 +182,18 @@ async def test_a_paused_former_owner_cannot_write_when_it_resumes(
     again, hops = await connect_anywhere(cluster_clients, owner.base_url, link["token"])
     await again.next_event("welcome")
     assert again.base_url == other.base_url and hops == [other.base_url]
+
+
+def _sync(check: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
+    async def run() -> Any:
+        return check()
+
+    return run
+
+
+def _raw(redis_server: RedisServer, key: str) -> Any:
+    with redis_server.client() as client:
+        return client.get(key)
 
 
 async def _state_or_none(node: PeerCircleServer, sid: str) -> dict[str, Any] | None:

@@ -228,6 +228,38 @@ async def test_a_lease_is_one_node_s_until_it_lapses_and_then_fenced(
     assert await store.lease_of("s_1") is None
 
 
+async def test_kept_records_are_written_only_under_the_current_lease(
+    store: SessionStore,
+) -> None:
+    later = time.time() + 60
+    first = await store.claim_lease("s_1", "n_a", 5)
+    await store.save_kept("speaking", "s_1", {"talk": 1}, later, first)
+    await store.append_kept("transcript", "s_1", {"text": "a"}, later, first)
+    second = await store.hand_over_lease(first, "n_b", 5)
+    assert second is not None and second.node_id == "n_b" and second.token > first.token
+    assert await store.hand_over_lease(first, "n_c", 5) is None  # not current any more
+    # The former holder writes nothing; the new one does.
+    with pytest.raises(Moved):
+        await store.save_kept("speaking", "s_1", {"talk": 0}, later, first)
+    with pytest.raises(Moved):
+        await store.append_kept("transcript", "s_1", {"text": "stale"}, later, first)
+    await store.save_kept("speaking", "s_1", {"talk": 2}, later, second)
+    assert await store.load_kept("speaking", "s_1", time.time()) == {"talk": 2}
+    assert [r["text"] for r in await store.read_kept("transcript", "s_1", time.time())] == ["a"]
+
+
+async def test_sessions_with_an_owner_are_watched_until_retired(store: SessionStore) -> None:
+    lease = await store.claim_lease("s_1", "n_a", 5)
+    assert await store.watched() == {"s_1": lease}
+    assert not await store.retire("s_1")  # held: stays watched
+    await store.release_lease(lease)
+    assert await store.watched() == {"s_1": None}  # needs an owner
+    assert await store.retire("s_1")
+    assert await store.watched() == {}
+    again = await store.claim_lease("s_1", "n_b", 5)
+    assert await store.watched() == {"s_1": again}
+
+
 async def test_live_nodes_are_those_whose_heartbeat_has_not_lapsed(
     store: SessionStore,
 ) -> None:
