@@ -45,7 +45,7 @@ def test_not_yet_spoken_appears_once_and_clears_when_they_speak() -> None:
     changes = board.update(cues_at(ledger, 61.0).values(), 61.0)
     sam = next(c for c in changes.appeared if c.person_id == "sam")
     assert sam.kind is CueKind.NOT_YET_SPOKEN and sam.room == MAIN
-    assert render_cue(sam, "Sam") == "Sam has not spoken yet (present 1 min)"
+    assert render_cue(sam, "Sam") == "Sam has not spoken yet (here for 1 min)"
     # Still true a second later: nothing is sent again.
     assert not board.update(cues_at(ledger, 62.0).values(), 62.0)
     feed(ledger, "sam", talk(63.0, 64.5))
@@ -73,12 +73,13 @@ def test_dominance_cue_and_its_text() -> None:
     assert cue.numbers["share"] == pytest.approx(share)
     assert cue.numbers["dominance"] == pytest.approx(3 * share)
     assert render_cue(cue, "Alex") == (
-        "Alex holds 80% of patient talk in the last 10 min, 2.4x an equal share"
+        "Alex has spoken 80% of the patients' time in the last 10 min, about 2.4 times an equal"
+        " share"
     )
     assert (CueKind.DOMINATING, "b") not in found
     low = found[(CueKind.LOW_BALANCE, None)]
     assert low.numbers["entropy"] < SETTINGS.low_balance_entropy
-    assert render_cue(low, None).startswith("Patient talk is uneven in the last 10 min")
+    assert render_cue(low, None).startswith("In the last 10 min a few people did most of")
 
 
 def test_long_turn_quiet_for_long_and_facilitator_talk() -> None:
@@ -92,7 +93,7 @@ def test_long_turn_quiet_for_long_and_facilitator_talk() -> None:
     quiet = found[(CueKind.QUIET_FOR_LONG, "b")]
     assert render_cue(quiet, "Bo") == "Bo has not spoken for 1 min"
     facilitators = found[(CueKind.FACILITATOR_TALK, None)]
-    assert render_cue(facilitators, None) == "Facilitators hold 67% of the talk in the last 10 min"
+    assert render_cue(facilitators, None) == "Facilitators spoke 67% of the time in the last 10 min"
     # A turn that ended long ago is no longer a monologue in progress.
     assert (CueKind.LONG_TURN, "a") not in cues_at(ledger, 130.0)
 
@@ -160,3 +161,13 @@ def test_a_patient_sees_only_their_own_talk_time() -> None:
     with pytest.raises(NotPermitted):
         own_talk(report, "a", Role.PEER_LEADER, "b")
     assert own_talk(report, "t", Role.THERAPIST, "a").talk_s == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(50, "50 s"), (59.9, "59 s"), (60, "1 min"), (119, "1 min"), (121, "2 min"),
+     (3600, "1 h"), (3900, "1 h 5 min")],
+)  # fmt: skip
+def test_durations_in_cue_texts_never_round_down_to_nothing(seconds: float, words: str) -> None:
+    quiet = Cue(CueKind.QUIET_FOR_LONG, "p_b", "main", 0.5, {"quiet_s": seconds})
+    assert render_cue(quiet, "Bo") == f"Bo has not spoken for {words}"

@@ -43,7 +43,15 @@ def may_see_cue(cue: Cue, role: Role, leads_room: str | None, leader_allowed: bo
 
 
 def _minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)} min"
+    """A duration in plain words: "50 s" under a minute (never "0 min"), then whole
+    minutes (never more than it was), then hours and minutes."""
+    if seconds < 60:
+        return f"{max(0, int(seconds))} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
 def render_cue(cue: Cue, name: str | None) -> str:
@@ -51,23 +59,23 @@ def render_cue(cue: Cue, name: str | None) -> str:
     who = name or "Someone"
     n = cue.numbers
     if cue.kind is CueKind.NOT_YET_SPOKEN:
-        return f"{who} has not spoken yet (present {_minutes(n['present_s'])})"
+        return f"{who} has not spoken yet (here for {_minutes(n['present_s'])})"
     if cue.kind is CueKind.QUIET_FOR_LONG:
         return f"{who} has not spoken for {_minutes(n['quiet_s'])}"
     if cue.kind is CueKind.DOMINATING:
         return (
-            f"{who} holds {round(n['share'] * 100)}% of patient talk in the last "
-            f"{_minutes(n['window_s'])}, {n['dominance']:.1f}x an equal share"
+            f"{who} has spoken {round(n['share'] * 100)}% of the patients' time in the last "
+            f"{_minutes(n['window_s'])}, about {n['dominance']:.1f} times an equal share"
         )
     if cue.kind is CueKind.LONG_TURN:
         return f"{who} has been speaking for {_minutes(n['turn_s'])}"
     if cue.kind is CueKind.LOW_BALANCE:
         return (
-            f"Patient talk is uneven in the last {_minutes(n['window_s'])} "
-            f"(balance {n['entropy']:.2f} of 1)"
+            f"In the last {_minutes(n['window_s'])} a few people did most of the "
+            f"patients' talking (balance {n['entropy']:.2f}, where 1 is everyone equal)"
         )
     share, window = round(n["share"] * 100), _minutes(n["window_s"])
-    return f"Facilitators hold {share}% of the talk in the last {window}"
+    return f"Facilitators spoke {share}% of the time in the last {window}"
 
 
 def hand_order(hands: Sequence[str], talk_s: Mapping[str, float]) -> list[str]:
