@@ -46,10 +46,14 @@ const CHOICES_KEY = "pc.choices";
 
 /** The token of the link this tab opened: from the fragment once, then per tab. */
 function takeToken() {
-  const fromLink = new URLSearchParams(location.hash.slice(1)).get("t");
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const fromLink = fragment.get("t");
   if (fromLink) {
     if (fromLink !== sessionStorage.getItem(TOKEN_KEY)) sessionStorage.removeItem(JOINED_KEY);
     sessionStorage.setItem(TOKEN_KEY, fromLink);
+    // Sent on by a node that does not serve the session: the person had joined
+    // already, so the page goes straight back in (no lobby), as after a reload.
+    if (fragment.get("joined") === "1") sessionStorage.setItem(JOINED_KEY, "1");
   }
   // Keep the token out of the address bar, history and screenshots.
   if (location.hash) history.replaceState(null, "", location.pathname);

@@ -93,6 +93,23 @@ export interface ProtocolErrorBody {
   code: string;
   message: string;
   event?: string;
+  /** With `moved`: the node that serves the session now (docs/PROTOCOL.md, "Several nodes"). */
+  url?: string;
+}
+
+/** Moves followed in a row before giving up ("could not join"). */
+const MAX_MOVES = 3;
+const MOVES_KEY = "peercircle.moves";
+
+/** Go to the node that serves the session: the same page there, with the same link.
+ * Only http(s) URLs; at most MAX_MOVES in a row (reset by a welcome). */
+function followMove(url: string | undefined, token: string): boolean {
+  if (!url || !/^https?:\/\//.test(url)) return false;
+  const moves = Number(sessionStorage.getItem(MOVES_KEY) ?? "0");
+  if (moves >= MAX_MOVES) return false;
+  sessionStorage.setItem(MOVES_KEY, String(moves + 1));
+  location.assign(`${url.replace(/\/+$/, "")}/join#t=${token}&joined=1`);
+  return true;
 }
 export interface ChatMessage {
   id: number;
@@ -394,6 +411,8 @@ export class CallConnection extends EventTarget {
   publishMids: Record<string, string> = {};
   state: ConnectionState = "connecting";
   left = false;
+  // The server said the session moved and will close this socket: reconnect after.
+  moving = false;
   socket: import("socket.io-client").Socket | null = null;
   offerChain: Promise<void> = Promise.resolve();
 
@@ -421,13 +440,29 @@ export class CallConnection extends EventTarget {
     socket.on("connect", () => this.join());
     socket.on("disconnect", (reason) => {
       this.closePeer();
+      if (this.moving) {
+        // The session moved to another node (no URL to follow): connect again here,
+        // and this node sends us on.
+        this.moving = false;
+        this.setState("reconnecting");
+        setTimeout(() => socket.connect(), 500);
+        return;
+      }
       // "io server disconnect": the server closed us on purpose; no reconnection.
       this.setState(
         this.left || reason === "io server disconnect" ? "disconnected" : "reconnecting",
       );
     });
     socket.on("connect_error", (err) => {
-      const data = (err as unknown as { data?: { code?: string; message?: string } }).data;
+      const data = (err as unknown as { data?: { code?: string; message?: string; url?: string } })
+        .data;
+      if (data?.code === "moved" && followMove(data.url, this.token)) return;
+      if (data?.code === "unavailable" || (data?.code === "moved" && !data.url)) {
+        // A takeover or a store outage: seconds, not an end. Keep trying, calmly.
+        this.setState("reconnecting");
+        setTimeout(() => socket.connect(), 1000);
+        return;
+      }
       if (data && data.code) {
         this.left = true;
         socket.disconnect();
@@ -438,6 +473,7 @@ export class CallConnection extends EventTarget {
       }
     });
     socket.on("welcome", (body: Welcome) => {
+      sessionStorage.removeItem(MOVES_KEY);
       this.welcome = body;
       this.emit("welcome", body);
     });
@@ -449,6 +485,7 @@ export class CallConnection extends EventTarget {
     });
     socket.on("error", (body: ProtocolErrorBody) => {
       if (body.code === "media_failed") this.restartMedia();
+      if (body.code === "moved" && !followMove(body.url, this.token)) this.moving = true;
       this.emit("protocol-error", body);
     });
     socket.on("muted", (body: ServerEvents["muted"]) => {
