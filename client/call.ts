@@ -36,6 +36,7 @@ import {
 } from "./protocol.js";
 import { showEnded } from "./endings.js";
 import { $, may, state } from "./state.js";
+import { setBaseTitle, tickSignals } from "./ui/signals.js";
 import { watchMedia } from "./watch.js";
 
 
@@ -249,6 +250,8 @@ function joinCall() {
     state.permissions = permissionsOf(body);
     $("session-title").textContent = body.session.title;
     document.title = `${body.session.title} · PeerCircle`;
+    setBaseTitle(document.title);
+    state.signals = body.signals?.items ?? [];
     state.locked = body.session.locked;
     state.chatEnabled = body.session.chatEnabled;
     state.sharePolicy = body.session.sharePolicy;
@@ -289,10 +292,31 @@ function joinCall() {
     takeCaptionSettings(body);
   });
   on(conn, "hands", (body) => (state.hands = body.queue));
+  on(conn, "signals", (body) => (state.signals = body.items));
+  on(conn, "waiting-message", (body) => {
+    const box = $("waiting-messages");
+    const p = document.createElement("p");
+    p.className = "waiting-message";
+    const time = new Date(body.at * 1000).toLocaleTimeString([], {
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+    p.textContent = `${body.fromName} says (${time}): ${body.text}`;
+    box.append(p);
+    while (box.children.length > 5) box.firstElementChild?.remove();
+    box.hidden = false;
+  });
   on(conn, "link-quality", (body) => state.linkQuality.set(body.participant, body.quality));
   on(conn, "hand", (body) => (state.handRaised = body.raised));
   on(conn, "chat-message", (message) => {
     if (message.from !== state.myId) chatArrived();
+    // A facilitator wrote privately: the answer goes to the facilitators, unless the
+    // person is already writing something else.
+    if (message.to === "participant" && message.participant === state.myId) {
+      if (!$<HTMLInputElement>("chat-text").value) {
+        $<HTMLSelectElement>("chat-to").value = "facilitators";
+      }
+    }
     state.chat.push(message);
     state.chat = state.chat.slice(-200);
   });
@@ -505,6 +529,7 @@ for (const [id, source] of ([
 };
 
 setUpPanel();
+tickSignals();
 watchStage();
 watchMedia(render);
 openLobby();

@@ -3,7 +3,9 @@
 
 import { ACTIONS } from "./protocol.js";
 import { $, button, may, state } from "./state.js";
-import { renderLists } from "./ui/lists.js";
+import { renderLists, whenPrivateChosen } from "./ui/lists.js";
+import { openPanel } from "./ui/shell.js";
+import { renderSignals } from "./ui/signals.js";
 
 /**
  * Show a short notice at the top of the call, optionally with an action; `kind`
@@ -46,6 +48,8 @@ function renderConsole() {
   $<HTMLSelectElement>("share-policy").value = state.sharePolicy;
   $("locked-badge").hidden = !state.locked;
   $("waiting-count").textContent = state.waiting.length ? `(${state.waiting.length})` : "";
+  // Admit all and the message to everyone waiting, while someone waits.
+  $("waiting-actions").hidden = !may(ACTIONS.admit) || state.waiting.length === 0;
 }
 
 function renderToolbar() {
@@ -57,6 +61,17 @@ function renderToolbar() {
   everyone.disabled = !canWrite;
   if (!canWrite) to.value = "facilitators";
   $("chat-form").hidden = !may(ACTIONS.chat) && !may(ACTIONS.chatFacilitators);
+  // A private message to one person (from their row in the people list).
+  const privateTo = state.privateTo ? state.participants.get(state.privateTo) : undefined;
+  if (state.privateTo && !privateTo) state.privateTo = null;
+  $("chat-private").hidden = !privateTo;
+  to.hidden = Boolean(privateTo);
+  $("chat-private-label").textContent = privateTo ? `Private message to ${privateTo.name}` : "";
+  $("chat-text").setAttribute(
+    "aria-label",
+    privateTo ? `Private message to ${privateTo.name}` : "Message",
+  );
+  $("tech-help").hidden = !may(ACTIONS.askTechHelp);
   $("toggle-hand").hidden = !may(ACTIONS.raiseHand);
   $("need-break").hidden = !may(ACTIONS.signalBreak);
   $("toggle-hand").textContent = state.handRaised ? "Lower hand" : "Raise hand";
@@ -73,6 +88,7 @@ function renderToolbar() {
 }
 
 export function renderPanel() {
+  renderSignals();
   renderConsole();
   renderLists();
   renderToolbar();
@@ -80,6 +96,7 @@ export function renderPanel() {
 
 /** Wire the panel's own controls once. */
 export function setUpPanel() {
+  whenPrivateChosen(renderPanel);
   $("lock-toggle").addEventListener("change", (e) => {
     state.connection?.lock((e.target as HTMLInputElement).checked);
   });
@@ -128,9 +145,34 @@ export function setUpPanel() {
     e.preventDefault();
     const input = $<HTMLInputElement>("chat-text");
     const to = $<HTMLSelectElement>("chat-to").value as "room" | "facilitators";
-    if (input.value.trim()) {
-      state.connection?.chat(to, input.value.trim());
-      input.value = "";
-    }
+    const text = input.value.trim();
+    if (!text) return;
+    if (state.privateTo) state.connection?.chatPrivately(state.privateTo, text);
+    else state.connection?.chat(to, text);
+    input.value = "";
   });
+  $("chat-private-cancel").addEventListener("click", () => {
+    state.privateTo = null;
+    renderPanel();
+    $("chat-text").focus();
+  });
+  $("tech-help").addEventListener("click", () => {
+    state.connection?.techHelp();
+    notify(
+      "The facilitators have been told you have a technical problem. Only they were told.",
+      undefined,
+      "tech-help",
+    );
+  });
+  $("admit-all").addEventListener("click", () => state.connection?.admitAll());
+  $("waiting-message-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const input = $<HTMLInputElement>("waiting-message-text");
+    const text = input.value.trim();
+    if (!text) return;
+    state.connection?.messageWaiting(text);
+    input.value = "";
+    notify("Your message was sent to everyone waiting.", undefined, "waiting-message-sent");
+  });
+  $("signals-badge").addEventListener("click", () => openPanel("signals"));
 }

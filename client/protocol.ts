@@ -80,6 +80,8 @@ export interface Welcome {
   breakouts: Breakouts;
   breakoutConsole?: BreakoutConsole;
   captioners?: Captioner[];
+  /** The facilitators' open signals (as in `signals`). */
+  signals?: { items: Signal[]; count: number };
   /** The Action values (server/domain/roles.py) this person holds. */
   permissions?: string[];
 }
@@ -115,10 +117,12 @@ export interface ChatMessage {
   id: number;
   from: string;
   fromName: string;
-  to: "room" | "facilitators";
+  to: "room" | "facilitators" | "participant";
   text: string;
   at: number;
   room?: string;
+  /** A facilitator's private message: to whom. */
+  participant?: string;
 }
 export interface SpeakingPerson {
   id: string;
@@ -349,6 +353,9 @@ export const ACTIONS = {
   manageCaptions: "switch captions (and keeping a transcript) on or off",
   seeSpeakingStats: "see everyone's speaking time and fairness cues",
   setSpeakingOptions: "let peer leaders see the speaking cues of the room they lead",
+  askTechHelp: "say they have a technical problem",
+  handleSignals: "see and dismiss the facilitators' signals",
+  messagePrivately: "message one participant privately",
 } as const;
 
 /**
@@ -628,6 +635,17 @@ export class CallConnection extends EventTarget {
   chat(to: "room" | "facilitators", text: string): void { this.send("chat", { to, text }); }
   setChat(enabled: boolean): void { this.send("set-chat", { enabled }); }
   signalBreak(): void { this.send("break", {}); }
+  /** "I have a technical problem": the facilitators are told. */
+  techHelp(): void { this.send("tech-help", {}); }
+  /** A facilitator handled a break, private-message or tech-help signal. */
+  dismissSignal(signal: string): void { this.send("signal-dismiss", { signal }); }
+  admitAll(): void { this.send("admit-all", {}); }
+  /** A message to everyone in the waiting room. */
+  messageWaiting(text: string): void { this.send("waiting-message", { text }); }
+  /** A facilitator's private message to one participant. */
+  chatPrivately(participant: string, text: string): void {
+    this.send("chat", { to: "participant", participant, text });
+  }
   requestShare(): void { this.send("share-request", {}); }
   setSharePolicy(policy: "replace" | "wait"): void { this.send("share-policy", { policy }); }
   approveShare(participant: string): void { this.send("share-approve", { participant }); }

@@ -7,6 +7,7 @@ import type {
   Captioner,
   ChatMessage,
   Participant,
+  Signal,
   Track,
 } from "./protocol.js";
 
@@ -38,6 +39,10 @@ export const state = {
   // Server clock minus ours (seconds), for the breakout countdown.
   clockSkew: 0,
   breakoutConsole: { planned: {}, help: [] } as BreakoutConsole,
+  // The facilitators' open signals (`signals`), oldest first.
+  signals: [] as Signal[],
+  // The person a facilitator is writing to privately (chat form), or null.
+  privateTo: null as string | null,
   // Captioner services connected to the session (facilitators are told).
   captioners: [] as Captioner[],
   // The actions this person holds (protocol.ts permissionsOf, from `welcome`).

@@ -5,8 +5,10 @@
 import { type ComponentChildren, render } from "preact";
 import { ACTIONS } from "../protocol.js";
 import { $, may, myRoom, roomName, state } from "../state.js";
+import { openPanel } from "./shell.js";
 
 type Participant = import("../protocol.js").Participant;
+type ChatMessage = import("../protocol.js").ChatMessage;
 
 function Action({ label, action, onClick }: { label: string; action: string; onClick: () => void }) {
   return (
@@ -153,6 +155,20 @@ function PersonRow({ p }: { p: Participant }) {
           Allow sharing
         </button>
       )}
+      {others && may(ACTIONS.messagePrivately) && (
+        <button
+          type="button"
+          data-action="message-privately"
+          aria-label={`Message ${name} privately`}
+          onClick={() => {
+            state.privateTo = p.id;
+            onPrivate();
+            openPanel("chat");
+          }}
+        >
+          Message
+        </button>
+      )}
       {!self && may(ACTIONS.remove) && (
         <button
           type="button"
@@ -179,16 +195,35 @@ function PeopleRows() {
   );
 }
 
+/** Who a message went to, in brackets before its text ("" for the room). */
+function addressed(m: ChatMessage): string {
+  if (m.to === "facilitators") return "(to facilitators) ";
+  if (m.to !== "participant") return "";
+  if (m.participant === state.myId) return "(private, to you) ";
+  const name = state.participants.get(m.participant ?? "")?.name ?? "one person";
+  return `(private, to ${name}) `;
+}
+
 function ChatRows() {
   return (
     <>
       {state.chat.map((m) => (
-        <li key={m.id} class={m.to === "facilitators" ? "private" : undefined}>
-          {`${m.fromName}: ${m.to === "facilitators" ? "(to facilitators) " : ""}${m.text}`}
+        <li
+          key={m.id}
+          class={m.to === "room" ? undefined : "private"}
+          data-to={m.to}
+        >
+          {`${m.fromName}: ${addressed(m)}${m.text}`}
         </li>
       ))}
     </>
   );
+}
+
+// Set by panel.ts: re-render the chat form once a private recipient is chosen.
+let onPrivate: () => void = () => {};
+export function whenPrivateChosen(run: () => void): void {
+  onPrivate = run;
 }
 
 let lastChatId: number | null = null;

@@ -44,13 +44,17 @@ export function chatArrived(): void {
  * Open the panel at a section, focusing what helps there.
  * @param focus the element to focus (the chat box, the people heading)
  */
-export function openPanel(section: "people" | "chat"): void {
+export function openPanel(section: "people" | "chat" | "signals"): void {
   panelWanted = true;
   layoutPanel();
   const target = $(section);
   target.scrollIntoView({ block: "start" });
   const focus =
-    section === "chat" && !$("chat-form").hidden ? $("chat-text") : $("people-heading");
+    section === "signals"
+      ? $("signals-heading")
+      : section === "chat" && !$("chat-form").hidden
+        ? $("chat-text")
+        : $("people-heading");
   if (focus.id === "people-heading") focus.setAttribute("tabindex", "-1");
   focus.focus();
 }
