@@ -259,7 +259,7 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     )
 
     async def purge_loop(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.ensure_future(_purge_periodically(store, settings))
+        task = asyncio.ensure_future(_purge_periodically(store, settings, registry))
         loop_lag.start()
         nodes.start()
         ownership.start()
@@ -285,17 +285,41 @@ def build_app(settings: Settings, store: SessionStore | None = None) -> web.Appl
     return app
 
 
-async def _purge_periodically(store: SessionStore, settings: Settings) -> None:
-    """Drop audit records past their retention, at start and then hourly."""
+async def _purge_periodically(
+    store: SessionStore, settings: Settings, registry: SessionRegistry
+) -> None:
+    """Drop audit records and ended sessions' records past their retention, at start
+    and then every `retention_sweep_s` (hourly by default)."""
     while True:
-        cutoff = time.time() - settings.audit_retention_days * 86400
+        now = time.time()
         try:
-            dropped = await store.purge_audit(cutoff)
+            dropped = await store.purge_audit(now - settings.audit_retention_days * 86400)
             if dropped:
                 log.info("retention: dropped %d audit records", dropped)
+            cutoff = now - settings.session_retention_days * 86400
+            ended = await purge_ended_sessions(store, cutoff)
+            for session_id in ended:
+                registry.forget(session_id)
+            if ended:
+                log.info("retention: deleted %d ended sessions' records", len(ended))
         except Exception:
             log.exception("retention purge failed")
-        await asyncio.sleep(3600)
+        await asyncio.sleep(settings.retention_sweep_s)
+
+
+async def purge_ended_sessions(store: SessionStore, ended_before: float) -> list[str]:
+    """Delete the records of sessions that ended before `ended_before` (a record of an
+    older version, without `ended_at`, counts from its creation); their ids."""
+    deleted: list[str] = []
+    for session_id in await store.list_session_ids():
+        record = await store.load_session(session_id)
+        if record is None or not record.get("ended"):
+            continue
+        ended_at = record.get("ended_at") or record.get("created_at") or 0.0
+        if float(ended_at) < ended_before:
+            await store.delete_session(session_id)
+            deleted.append(session_id)
+    return deleted
 
 
 def _page(name: str) -> Handler:

@@ -96,6 +96,10 @@ class Settings:
     # statistics (the ledger and the report) are dropped after these many days.
     transcript_retention_days: float = 30.0
     stats_retention_days: float = 30.0
+    # An ended session's record (it holds display names) is deleted this many days
+    # after the end; the retention sweep runs every `retention_sweep_s`.
+    session_retention_days: float = 30.0
+    retention_sweep_s: float = 3600.0
     # Patients see their own talk time in the toolbar (PEERCIRCLE_SHOW_OWN_TALK_TIME).
     show_own_talk_time: bool = True
     # Testing only: lose every n-th forwarded video packet on its way to each

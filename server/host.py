@@ -347,6 +347,13 @@ class SessionRegistry:
         for hook in self.on_load:
             await hook(host.session)
 
+    def forget(self, session_id: str) -> None:
+        """An ended session's record was deleted by retention: drop its host too (a
+        node never serves a copy of what the store no longer has)."""
+        host = self._hosts.pop(session_id, None)
+        if host is not None:
+            host.close()
+
     async def _unload(self, session_id: str) -> None:
         """Let go of a session whose lease this node lost."""
         host = self._hosts.pop(session_id, None)

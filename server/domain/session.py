@@ -63,6 +63,13 @@ class Session(
     tracks here; screen sharing, breakout rooms, links and captioner services in their
     own modules."""
 
+    def note_time(self, events: list[Event], now: float) -> None:
+        """Times that events imply: presenting time, and when the session ended (its
+        record is deleted a retention period after that)."""
+        super().note_time(events, now)
+        if self.ended_at is None and any(isinstance(e, SessionEnded) for e in events):
+            self.ended_at = now
+
     # -- arriving and leaving --------------------------------------------------
 
     def join(
@@ -358,6 +365,7 @@ class Session(
             "title": self.title,
             "created_at": self.created_at,
             "ended": self.ended,
+            "ended_at": self.ended_at,
             "locked": self.locked,
             "waiting_room": self.waiting_room,
             "chat_enabled": self.chat_enabled,
@@ -386,6 +394,8 @@ class Session(
         """Rebuild a session from its record; tracks are media state and start empty."""
         session = cls(record["id"], record["title"], float(record["created_at"]))
         session.ended = bool(record["ended"])
+        ended_at = record.get("ended_at")
+        session.ended_at = None if ended_at is None else float(ended_at)
         session.locked = bool(record.get("locked", False))
         session.waiting_room = bool(record.get("waiting_room", True))
         session.chat_enabled = bool(record.get("chat_enabled", True))

@@ -40,6 +40,7 @@ class SessionState:
     title: str
     created_at: float
     ended: bool = False
+    ended_at: float | None = None
     locked: bool = False
     waiting_room: bool = True
     chat_enabled: bool = True

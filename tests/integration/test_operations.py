@@ -391,3 +391,29 @@ def test_the_run_only_setup_installs_only_what_running_needs(
         assert "chromium" not in done.stdout and "redis-server" not in done.stdout
     # scripts/run.sh uses the run-only set-up.
     assert "setup.sh --run" in (ROOT / "scripts" / "run.sh").read_text()
+
+
+# -- retention ----------------------------------------------------------------------------
+
+
+async def test_an_ended_sessions_record_is_deleted_after_its_retention(
+    start_server: StartServer,
+) -> None:
+    # About 4 s of retention, swept twice a second.
+    server = await start_server(
+        env={"PEERCIRCLE_SESSION_RETENTION_DAYS": "0.00005", "PEERCIRCLE_RETENTION_SWEEP_S": "0.5"}
+    )
+    kept = await server.create_session("Still open")
+    ended = await server.create_session("Over")
+    await server.end_session(ended["id"])
+    status, _ = await server.request("GET", f"/api/sessions/{ended['id']}")
+    assert status == 200  # not before its retention
+
+    async def gone() -> bool:
+        status, _ = await server.request("GET", f"/api/sessions/{ended['id']}")
+        return status == 404
+
+    await wait_for(gone, 20, "the ended session's record is deleted")
+    status, listing = await server.request("GET", "/api/sessions")
+    assert status == 200 and ended["id"] not in listing["sessions"]
+    assert kept["id"] in listing["sessions"]  # an open session is never deleted

@@ -185,7 +185,11 @@ async def test_totals_mute_cues_reconnect_and_move(
     assert near(whole[ada_id]["talkS"], total) and whole[ben_id]["talkS"] == 0
     assert not whole[cal_id]["spoken"]
     status, text = await server.request("GET", f"/api/sessions/{sid}/report?format=csv")
-    assert status == 200 and text.startswith("session,date,span,room,roomName,person,name,") and ada_id in text
+    assert (
+        status == 200
+        and text.startswith("session,date,span,room,roomName,person,name,")
+        and ada_id in text
+    )
     status, svg = await server.request("GET", f"/api/sessions/{sid}/report/chart.svg")
     assert status == 200 and svg.startswith("<svg") and "Ada" in svg
 
