@@ -4,15 +4,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .actor import Actor as Actor
+from .group_events import (
+    FeedbackSent as FeedbackSent,
+)
+from .group_events import (
+    PlanChanged as PlanChanged,
+)
+from .group_events import (
+    Reacted as Reacted,
+)
+from .group_events import (
+    ReactionsSettingChanged as ReactionsSettingChanged,
+)
+from .group_events import (
+    RoundChanged as RoundChanged,
+)
+from .group_events import (
+    RoundEnded as RoundEnded,
+)
+from .group_events import (
+    RoundStarted as RoundStarted,
+)
+from .group_events import (
+    SegmentStarted as SegmentStarted,
+)
+from .group_events import (
+    SignalDismissed as SignalDismissed,
+)
+from .group_events import (
+    SpotlightChanged as SpotlightChanged,
+)
+from .group_events import (
+    TechHelpRequested as TechHelpRequested,
+)
+from .group_events import (
+    WaitingRoomMessage as WaitingRoomMessage,
+)
 from .model import CaptionerView, LinkView, ParticipantView, TrackView
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did something: opaque id plus the display name others see."""
-
-    id: str
-    name: str
 
 
 @dataclass(frozen=True)
@@ -59,108 +88,6 @@ class ParticipantRejoined:
     media starts afresh; nothing others see has changed."""
 
     participant: ParticipantView
-
-
-@dataclass(frozen=True)
-class PlanChanged:
-    """The session plan changed: laid out, moved on, a segment extended."""
-
-    by: Actor
-
-
-@dataclass(frozen=True)
-class SegmentStarted:
-    """A segment of the plan started."""
-
-    index: int
-    title: str
-    by: Actor
-
-
-@dataclass(frozen=True)
-class SpotlightChanged:
-    """Everyone now sees this person large (None: nobody)."""
-
-    participant_id: str | None
-    by: Actor
-
-
-@dataclass(frozen=True)
-class TechHelpRequested:
-    """Someone has a technical problem (facilitators only)."""
-
-    participant: Actor
-    at: float
-
-
-@dataclass(frozen=True)
-class SignalDismissed:
-    """A facilitator handled one of the facilitators' signals."""
-
-    signal_id: str
-    by: Actor
-
-
-@dataclass(frozen=True)
-class WaitingRoomMessage:
-    """A facilitator's message to everyone in the waiting room."""
-
-    text: str
-    by: Actor
-    at: float
-
-
-@dataclass(frozen=True)
-class FeedbackSent:
-    """Supportive feedback for the leaders of a segment (private to them and the
-    facilitators; relayed, not stored)."""
-
-    segment: int
-    leaders: tuple[str, ...]
-    sender: Actor
-    kind: str
-    text: str
-    at: float
-
-
-@dataclass(frozen=True)
-class Reacted:
-    """Someone reacted (thank you, me too, clap, heart): shown briefly on their tile."""
-
-    participant_id: str
-    room: str
-    reaction: str
-
-
-@dataclass(frozen=True)
-class ReactionsSettingChanged:
-    """Reactions were turned on or off for the session."""
-
-    enabled: bool
-    by: Actor
-
-
-@dataclass(frozen=True)
-class RoundStarted:
-    """A go-round started in a room."""
-
-    room: str
-    by: Actor
-
-
-@dataclass(frozen=True)
-class RoundChanged:
-    """The floor moved in a room's go-round (or the round is over)."""
-
-    room: str
-
-
-@dataclass(frozen=True)
-class RoundEnded:
-    """A room's go-round was closed (by a facilitator, or the room closed: by None)."""
-
-    room: str
-    by: Actor | None
 
 
 @dataclass(frozen=True)

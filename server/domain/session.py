@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from .breakout_rooms import BreakoutRooms
-from .breakouts import Breakouts
 from .captioning import Captioning
 from .errors import NotPermitted, UserError
 from .events import (
@@ -30,12 +29,11 @@ from .events import (
     WaitingRoomMessage,
 )
 from .feedback import Feedback
-from .goround import RoundBook
 from .links import JoinLinks
-from .model import LinkView, Presence, Source, TrackView
+from .model import Presence, Source, TrackView
 from .participant import Participant
-from .plan import SessionPlan
 from .planning import Planning
+from .record import restore_session, session_record
 from .roles import FACILITATORS, Action, Role, may, require
 from .rounds import GoRounds
 from .sharing import ScreenSharing
@@ -359,67 +357,14 @@ class Session(
     # -- storage -------------------------------------------------------------
 
     def to_record(self) -> dict[str, Any]:
-        """A JSON-ready record of what must outlive a connection."""
-        return {
-            "id": self.id,
-            "title": self.title,
-            "created_at": self.created_at,
-            "ended": self.ended,
-            "ended_at": self.ended_at,
-            "locked": self.locked,
-            "waiting_room": self.waiting_room,
-            "chat_enabled": self.chat_enabled,
-            "reactions_enabled": self.reactions_enabled,
-            "share_policy": self.share_policy,
-            "removed": sorted(self._removed),
-            "hands": list(self._hands),
-            "chat_seq": self._chat_seq,
-            "share_requests": list(self._share_requests),
-            "share_rights": sorted(self._share_rights),
-            "presented_s": dict(self._presented_s),
-            "breakouts": self.breakouts.to_record(),
-            "captions_on": self.captions_on,
-            "transcript_on": self.transcript_on,
-            "caption_declined": sorted(self._caption_declined),
-            "leaders_see_room": self.leaders_see_room,
-            "participants": [p.to_record() for p in self._participants.values()],
-            "links": [link.to_record() for link in self._links.values()],
-            "revoked": dict(self._revoked),
-            "rounds": self.rounds.to_record(),
-            "plan": self.plan.to_record(),
-        }
+        """A JSON-ready record of what must outlive a connection (`record.py`)."""
+        return session_record(self)
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Session:
         """Rebuild a session from its record; tracks are media state and start empty."""
         session = cls(record["id"], record["title"], float(record["created_at"]))
-        session.ended = bool(record["ended"])
-        ended_at = record.get("ended_at")
-        session.ended_at = None if ended_at is None else float(ended_at)
-        session.locked = bool(record.get("locked", False))
-        session.waiting_room = bool(record.get("waiting_room", True))
-        session.chat_enabled = bool(record.get("chat_enabled", True))
-        session.reactions_enabled = bool(record.get("reactions_enabled", True))
-        session.share_policy = str(record.get("share_policy", "replace"))
-        session._removed = set(record.get("removed", []))
-        session._hands = list(record.get("hands", []))
-        session._chat_seq = int(record.get("chat_seq", 0))
-        session._share_requests = list(record.get("share_requests", []))
-        session._share_rights = set(record.get("share_rights", []))
-        session._presented_s = dict(record.get("presented_s", {}))
-        session.breakouts = Breakouts.from_record(record.get("breakouts"))
-        session.captions_on = bool(record.get("captions_on", False))
-        session.transcript_on = bool(record.get("transcript_on", False))
-        session._caption_declined = set(record.get("caption_declined", []))
-        session.leaders_see_room = bool(record.get("leaders_see_room", False))
-        for p in record["participants"]:
-            session._participants[p["id"]] = Participant.from_record(p)
-        for raw in record.get("links", []):
-            link = LinkView.from_record(raw)
-            session._links[link.link_id] = link
-        session._revoked = {str(k): float(v) for k, v in record.get("revoked", {}).items()}
-        session.rounds = RoundBook.from_record(record.get("rounds", []))
-        session.plan = SessionPlan.from_record(record.get("plan"))
+        restore_session(session, record)
         return session
 
 

@@ -2,6 +2,7 @@
 handlers per concern, inbound parsing, the presenter's outbound messages, who is
 connected, and the limits on what a client may send."""
 
-from .namespace import CLIENT_EVENTS, Signaling
+from .handlers import CLIENT_EVENTS
+from .namespace import Signaling
 
 __all__ = ["CLIENT_EVENTS", "Signaling"]

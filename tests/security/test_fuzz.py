@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from server.signaling.namespace import CLIENT_EVENTS
+from server.signaling.handlers import CLIENT_EVENTS
 from tests.support.client import Client
 from tests.support.server import PeerCircleServer
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from server.signaling import protocol
-from server.signaling.namespace import _HANDLERS
+from server.signaling.handlers import HANDLERS
 from tests.support import client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,7 +16,7 @@ DOC = (ROOT / "docs" / "PROTOCOL.md").read_text()
 
 
 def test_the_handler_table_is_the_client_events() -> None:
-    assert set(_HANDLERS) == protocol.CLIENT_EVENT_NAMES
+    assert set(HANDLERS) == protocol.CLIENT_EVENT_NAMES
     assert len(protocol.CLIENT) == len(protocol.CLIENT_EVENT_NAMES)  # no name twice
 
 
