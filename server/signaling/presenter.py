@@ -161,14 +161,10 @@ class Presenter:
                         # A facilitator to one person: them, and every facilitator.
                         body["participant"] = event.recipient
                         await self._emit("chat-message", body, staff)
-                        own = self._connections.current(event.recipient)
-                        if own is not None and not own.moderates:
-                            await self._emit("chat-message", body, own.sid)
+                        await self._to_unless_staff(event.recipient, "chat-message", body)
                     else:
                         await self._emit("chat-message", body, staff)
-                        own = self._connections.current(sender.id)
-                        if own is not None and not own.moderates:
-                            await self._emit("chat-message", body, own.sid)
+                        await self._to_unless_staff(sender.id, "chat-message", body)
                 case BreakRequested(participant=who, at=at):
                     await self._emit(
                         "break-requested",
@@ -209,9 +205,7 @@ class Presenter:
                     # The leaders and the facilitators, never the group; once each.
                     await self._emit("feedback", body, staff)
                     for leader in leaders:
-                        own = self._connections.current(leader)
-                        if own is not None and not own.moderates:
-                            await self._emit("feedback", body, own.sid)
+                        await self._to_unless_staff(leader, "feedback", body)
                 case WaitingRoomMessage(text=text, by=by, at=at):
                     body = {"text": text, "fromName": by.name, "at": at}
                     for waiting in session.waiting():
@@ -336,6 +330,13 @@ class Presenter:
     async def _to(self, participant_id: str, event: str, body: dict[str, Any]) -> None:
         conn = self._connections.current(participant_id)
         if conn is not None:
+            await self._emit(event, body, conn.sid)
+
+    async def _to_unless_staff(self, participant_id: str, event: str, body: dict[str, Any]) -> None:
+        """To the person, unless they are a facilitator (who has it from the facilitators'
+        room already): something private reaches them once."""
+        conn = self._connections.current(participant_id)
+        if conn is not None and not conn.moderates:
             await self._emit(event, body, conn.sid)
 
     async def _emit(self, event: str, body: dict[str, Any], to: str) -> None:

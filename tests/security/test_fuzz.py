@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from server.signaling.handlers import CLIENT_EVENTS
+from tests.integration.helpers import arrive
 from tests.support.client import Client
 from tests.support.server import PeerCircleServer
 
@@ -86,17 +87,10 @@ async def test_random_payloads_for_every_event_break_nothing(
     session = await server.create_session()
     sid = session["id"]
 
-    async def arrive(name: str, role: str) -> tuple[Client, str]:
-        link = await server.mint_link(sid, name, role, admitted=True)
-        client = clients(server, link["token"])
-        await client.connect()
-        await client.next_event("welcome")
-        return client, str(link["participant_id"])
-
-    bystander, bystander_id = await arrive("Bea", "patient")
-    listener, _ = await arrive("Cole", "co-facilitator")
+    bystander, bystander_id = await arrive(server, clients, sid, "Bea", "patient")
+    listener, _ = await arrive(server, clients, sid, "Cole", "co-facilitator")
     fuzzers = [
-        await arrive(name, role)
+        await arrive(server, clients, sid, name, role)
         for name, role in (
             ("Fuzz T", "therapist"),
             ("Fuzz P", "patient"),
